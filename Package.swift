@@ -1,0 +1,49 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Vigil",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "vigil", targets: ["vigil"]),
+        .library(name: "VigilCore", targets: ["VigilCore"]),
+        .library(name: "VigilSAN", targets: ["VigilSAN"]),
+        .library(name: "VigilFailover", targets: ["VigilFailover"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    ],
+    targets: [
+        // Engine: rules, citations, catalogs, virtual time. Knows no protocol.
+        .target(name: "VigilCore"),
+        // US 6,545,981: wire codec, rule catalog, responder and requestor models.
+        .target(name: "VigilSAN", dependencies: ["VigilCore"]),
+        // US 6,119,244: wire codec, rule catalog, node model, pair simulation.
+        .target(name: "VigilFailover", dependencies: ["VigilCore"]),
+        .executableTarget(
+            name: "vigil",
+            dependencies: [
+                "VigilCore", "VigilSAN", "VigilFailover",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
+        .testTarget(
+            name: "VigilSANTests",
+            dependencies: [
+                "VigilSAN", "VigilCore",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(
+            name: "VigilFailoverTests",
+            dependencies: [
+                "VigilFailover", "VigilCore",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]
+        ),
+        .testTarget(name: "VigilCLITests", dependencies: ["vigil", "VigilCore", "VigilSAN", "VigilFailover"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

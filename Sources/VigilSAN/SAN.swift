@@ -1,0 +1,1 @@
+// The SAN transport of US 6,545,981.
