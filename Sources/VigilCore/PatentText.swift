@@ -28,7 +28,7 @@ public struct PatentText: Sendable {
                 if !starts.contains(where: { $0.1 == 1 }) { starts.append((folded.count, 1)) }
             }
             for scalar in line.unicodeScalars {
-                let isSpace = scalar == " " || scalar == "\t" || scalar == "\r"
+                let isSpace = scalar == " " || scalar == "\t" || scalar == "\r" || scalar == "\u{00A0}"
                 if isSpace {
                     if let last = folded.last, last != " " { folded.append(" ") }
                 } else {
@@ -48,7 +48,7 @@ public struct PatentText: Sendable {
     public static func fold(_ s: String) -> String {
         var out = String.UnicodeScalarView()
         for scalar in s.unicodeScalars {
-            if scalar == " " || scalar == "\t" || scalar == "\n" || scalar == "\r" {
+            if scalar == " " || scalar == "\t" || scalar == "\n" || scalar == "\r" || scalar == "\u{00A0}" {
                 if let last = out.last, last != " " { out.append(" ") }
             } else {
                 out.append(scalar)
@@ -110,8 +110,8 @@ public struct PatentText: Sendable {
 extension Substring {
     fileprivate func trimmingWhitespace() -> Substring {
         var s = self
-        while let c = s.first, c == " " || c == "\t" || c == "\r" { s = s.dropFirst() }
-        while let c = s.last, c == " " || c == "\t" || c == "\r" { s = s.dropLast() }
+        while let c = s.first, c == " " || c == "\t" || c == "\r" || c == "\u{00A0}" { s = s.dropFirst() }
+        while let c = s.last, c == " " || c == "\t" || c == "\r" || c == "\u{00A0}" { s = s.dropLast() }
         return s
     }
 }

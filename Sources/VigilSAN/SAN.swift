@@ -1,1 +1,0 @@
-// The SAN transport of US 6,545,981.
