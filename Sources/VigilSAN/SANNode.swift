@@ -104,6 +104,27 @@ public enum SANOutput: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
+/// An action of a node that the model does not allow: the rule it breaks, what was seen, and what the
+/// model would have allowed instead.
+public struct SANDivergence: Error, Hashable, Sendable, CustomStringConvertible {
+    public var rule: SANRule
+    public var observed: String
+    public var detail: String
+    public var allowed: [String]
+
+    public init(rule: SANRule, observed: String, detail: String, allowed: [String]) {
+        self.rule = rule
+        self.observed = observed
+        self.detail = detail
+        self.allowed = allowed
+    }
+
+    public var description: String {
+        "\(rule.rawValue): \(detail)\n  observed: \(observed)\n  allowed: "
+            + (allowed.isEmpty ? "nothing" : allowed.joined(separator: "; "))
+    }
+}
+
 /// How a requestor's descriptor ended.
 public enum CompletionStatus: String, Hashable, Sendable {
     case success
@@ -111,16 +132,21 @@ public enum CompletionStatus: String, Hashable, Sendable {
     case remoteError = "remote-error"
     /// No good path left (SAN-REQ-ALL-PATHS-BAD), or the VI stopped after an earlier error.
     case pathFailure = "path-failure"
+    /// The VI stopped after an error on an earlier descriptor.
+    case aborted
 }
 
 /// The outputs of one model step and the rules that decided them, the deciding rule first.
 public struct SANStep: Hashable, Sendable {
     public var outputs: [SANOutput] = []
     public var rules: [SANRule] = []
+    /// Set when the input was something the node did (`transmit`) that the model does not allow.
+    public var divergence: SANDivergence?
 
-    public init(outputs: [SANOutput] = [], rules: [SANRule] = []) {
+    public init(outputs: [SANOutput] = [], rules: [SANRule] = [], divergence: SANDivergence? = nil) {
         self.outputs = outputs
         self.rules = rules
+        self.divergence = divergence
     }
 
     /// The packets sent in this step.
