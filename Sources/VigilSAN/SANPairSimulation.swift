@@ -14,6 +14,8 @@ public struct SANPairSimulation: Sendable {
         public var path: PathID
         public var packet: SANPacket
         public var delivered: Bool
+        /// The fabric flipped a byte of it on the way.
+        public var corrupted = false
         /// Position in the order packets were put on the wire.
         public var order: Int = 0
         /// FIG. 6's "Rqst. SN" and "Rsp. SN" columns: for a request, the requestor's copy right after
@@ -23,7 +25,7 @@ public struct SANPairSimulation: Sendable {
         public var responderSN: UInt8?
 
         public var description: String {
-            "\(time) \(direction.rawValue) \(path) \(packet.summary)\(delivered ? "" : "  [LOST]")"
+            "\(time) \(direction.rawValue) \(path) \(packet.summary)\(delivered ? "" : "  [LOST]")\(corrupted ? "  [CORRUPTED]" : "")"
                 + " Rqst.SN=\(requestorSN.map(String.init) ?? "-") Rsp.SN=\(responderSN.map(String.init) ?? "-")"
         }
 
@@ -39,6 +41,9 @@ public struct SANPairSimulation: Sendable {
     public var latency: VirtualTime = .microseconds(2)
     /// Returns true for a packet the fabric loses. Called once per packet sent.
     public var loses: @Sendable (Transit) -> Bool = { _ in false }
+    /// Returns true for a packet the fabric corrupts (one payload-side byte flipped, so its CRC fails).
+    /// Called once per packet the fabric does not lose.
+    public var corrupts: @Sendable (Transit) -> Bool = { _ in false }
     public private(set) var log: [Transit] = []
     public private(set) var completions: [SANOutput] = []
     public private(set) var deliveries: [SANOutput] = []
@@ -90,6 +95,14 @@ public struct SANPairSimulation: Sendable {
         }
     }
 
+    /// Runs until `t`, then lets virtual time reach `t` even when nothing happens before it.
+    public mutating func advance(to t: VirtualTime) {
+        run(until: t)
+        guard t > now else { return }
+        now = t
+        absorb(requestor.step(.advance(to: t)))
+    }
+
     private mutating func transmitProposals() {
         var guardCount = 0
         while let (bytes, port) = requestor.proposal(), guardCount < 10_000 {
@@ -107,12 +120,20 @@ public struct SANPairSimulation: Sendable {
             // FIG. 6's Rqst. SN column: the requestor's copy right after it sent the packet.
             transit.requestorSN = sequenceNumbers(packet).0
             if transit.delivered {
-                enqueue(transit, port: peer, bytes: bytes, at: now + latency)
+                transit.corrupted = corrupts(transit)
+                enqueue(transit, port: peer, bytes: transit.corrupted ? Self.corrupt(bytes) : bytes, at: now + latency)
             } else {
                 transit.responderSN = sequenceNumbers(packet).1
                 log.append(transit)
             }
         }
+    }
+
+    /// Flips the bits of the byte before the CRC.
+    static func corrupt(_ bytes: [UInt8]) -> [UInt8] {
+        var out = bytes
+        if out.count > 4 { out[out.count - 5] ^= 0xFF }
+        return out
     }
 
     private mutating func enqueue(_ transit: Transit, port: UInt8, bytes: [UInt8], at: VirtualTime) {
@@ -140,7 +161,9 @@ public struct SANPairSimulation: Sendable {
                         order += 1
                         back.delivered = !loses(back)
                         if back.delivered {
-                            enqueue(back, port: requestorPort, bytes: packet.encode(), at: now + latency)
+                            let encoded = packet.encode()
+                            back.corrupted = corrupts(back)
+                            enqueue(back, port: requestorPort, bytes: back.corrupted ? Self.corrupt(encoded) : encoded, at: now + latency)
                         } else {
                             back.requestorSN = sequenceNumbers(packet).0
                             back.responderSN = sequenceNumbers(packet).1

@@ -168,6 +168,7 @@ extension SANRequestor {
             }
         }
         for (index, t) in nextProbe where paths[index] == .bad { times.append(t) }
+        for p in pending.values { times.append(p.sentAt + timers.responseTimeout) }
         return times.filter { $0 > now }.min()
     }
 }

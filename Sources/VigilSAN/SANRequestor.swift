@@ -93,6 +93,8 @@ public struct SANRequestor: Hashable, Sendable {
     struct PendingSupervisory: Hashable, Sendable {
         var message: Supervisory
         var port: UInt8
+        var via: PathID
+        var sentAt: VirtualTime
     }
 
     public let config: SANNodeConfig
@@ -426,7 +428,7 @@ extension SANRequestor {
         default:
             return diverge(.reqHeader, observed, "a requestor does not send \(m.op)")
         }
-        pending[packet.tsn] = PendingSupervisory(message: m, port: path.requestorPort)
+        pending[packet.tsn] = PendingSupervisory(message: m, port: path.requestorPort, via: path, sentAt: now)
         noteTSN(packet.tsn, port: path.requestorPort)
         return SANStep(rules: [rule, .reqTSNUnique])
     }
@@ -631,6 +633,13 @@ extension SANRequestor {
                 step.rules.append(.reqBarrierFailBad)
             }
         }
+        // Supervisory messages without an acknowledgement in time: the path they used has failed.
+        for tsn in pending.keys.sorted() {
+            guard let p = pending[tsn], p.sentAt + timers.responseTimeout <= now else { continue }
+            pending[tsn] = nil
+            if paths[p.via.index] == .good || paths[p.via.index] == .suspect { paths[p.via.index] = .failed }
+            step.rules.append(.reqSupervisoryTimeout)
+        }
         // Requests without an answer in time start recovery with barriers on every route they could have used.
         for id in vis.keys.sorted() {
             guard var vi = vis[id], !vi.failed else { continue }
@@ -659,9 +668,17 @@ extension SANRequestor {
             guard var vi = vis[id], !vi.failed else { continue }
             switch vi.recovery {
             case .barriers(let routes):
-                let phases = routes.map { barriers[$0]?.phase ?? .needed }
-                guard phases.allSatisfy({ $0 == .succeeded || $0 == .failed }) else { continue }
-                let failedPaths = Set(routes.filter { barriers[$0]?.phase == .failed }.map(\.path))
+                // A route is settled by its barrier, or when its path failed some other way, or when no
+                // barrier can be run at all (no location agreed and no good path left to agree it on).
+                let hopeless = barrierLocation == nil && goodPaths.isEmpty
+                let (barrierTable, pathTable) = (barriers, paths)
+                let failed = { (r: Route) in
+                    barrierTable[r]?.phase == .failed || pathTable[r.path.index] == .failed
+                        || pathTable[r.path.index] == .bad || hopeless
+                }
+                guard routes.allSatisfy({ failed($0) || barriers[$0]?.phase == .succeeded }) else { continue }
+                let failedPaths = Set(routes.filter(failed).map(\.path))
+                for path in failedPaths where paths[path.index] == .suspect { paths[path.index] = .failed }
                 for route in routes { barriers[route] = nil }
                 if failedPaths.isEmpty {
                     vi.recovery = .retransmit(cursor: vi.outstanding.first { !$0.acked }?.serial ?? vi.nextSerial, afterNack: false)

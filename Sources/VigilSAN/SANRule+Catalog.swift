@@ -408,6 +408,12 @@ extension SANRule {
                  cite(12, "32-34", nil,
                       "The requestor resets its send engine to start generating packets at the one that failed to receive an ACK (in this case rqst.SN=1).")],
                 "Restarting \"before\" the earliest unacknowledged packet would resend packets that are already released; the model allows resending acknowledged packets that are still outstanding, never released ones.")
+        case .reqSupervisoryTimeout:
+            return (.modelChoice,
+                "A supervisory message without its acknowledgement within the time-out counts as a failed barrier on the path it travelled: that path is failed, and the message may be sent again over another good path.",
+                [cite(11, "21-25", "Error Recovery and Path State",
+                      "The requestor's view of the path state transitions from good to bad whenever the requestor fails to get an acknowledgment (either positive or negative) to a request.")],
+                "The patent does not say what happens when the supervisory protocol itself gets no answer; without an agreed barrier location no barrier can test the path, so its silence is taken as the barrier's.")
         case .reqAllPathsBad:
             return (.modelChoice,
                 "When recovery leaves no good path to the peer, the VI moves to an error state and its descriptors complete with an error.",

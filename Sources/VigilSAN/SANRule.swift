@@ -72,4 +72,5 @@ public enum SANRule: String, RuleIdentifier {
     case reqReprobe = "SAN-REQ-REPROBE"
     case reqRetransmitEarliest = "SAN-REQ-RETX-EARLIEST"
     case reqAllPathsBad = "SAN-REQ-ALL-PATHS-BAD"
+    case reqSupervisoryTimeout = "SAN-REQ-SUP-TIMEOUT"
 }
