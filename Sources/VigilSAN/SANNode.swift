@@ -28,8 +28,10 @@ public struct SANNodeConfig: Hashable, Sendable {
 
     /// Why a packet arriving on `port` is not admitted: the rule and a line of detail.
     public struct Refusal: Error, Hashable, Sendable {
-        public var rule: SANRule
+        /// The deciding rule first, then the wire rule that defines the fault.
+        public var rules: [SANRule]
         public var detail: String
+        public var rule: SANRule { rules[0] }
     }
 
     /// The validity checks every receiver makes before anything else (US 6,545,981 col. 6, "Receiving a
@@ -40,28 +42,29 @@ public struct SANNodeConfig: Hashable, Sendable {
         do {
             packet = try SANPacket.decode(bytes)
         } catch {
-            return .failure(Refusal(rule: Self.rule(for: error.code), detail: error.description))
+            return .failure(Refusal(rules: Self.rules(for: error.code), detail: error.description))
         }
         let p = Int(port & 1)
         guard packet.destination == ports[p] else {
-            return .failure(Refusal(rule: .rspValidDID,
+            return .failure(Refusal(rules: [.rspValidDID],
                                     detail: "DID \(packet.destination) is not port \(p)'s SNID \(ports[p])"))
         }
         guard packet.fabric == fabrics[p] else {
-            return .failure(Refusal(rule: .rspValidFabric,
+            return .failure(Refusal(rules: [.rspValidFabric],
                                     detail: "fabric bit \(packet.fabric ? 1 : 0) differs from port \(p)'s \(fabrics[p] ? 1 : 0)"))
         }
         return .success(packet)
     }
 
-    static func rule(for code: SANWireError.Code) -> SANRule {
+    /// The rule that makes a decoding fault invalid, and the wire rule that defines the fault.
+    public static func rules(for code: SANWireError.Code) -> [SANRule] {
         switch code {
-        case .truncated, .lengthMismatch: return .rspValidLength
-        case .lengthTooLarge: return .wirePayloadLimit
-        case .crcMismatch: return .rspValidCRC
-        case .reservedBitsSet: return .wireReserved
+        case .truncated, .lengthMismatch: return [.rspValidLength, .wireLayout]
+        case .lengthTooLarge: return [.rspValidLength, .wirePayloadLimit]
+        case .crcMismatch: return [.rspValidCRC, .wireCRC]
+        case .reservedBitsSet: return [.rspValidRequestCode, .wireReserved]
         case .unknownTransactionType, .unknownOperation, .unknownAdaptiveControl, .unknownNackReason, .unknownSupervisoryOp:
-            return .rspValidRequestCode
+            return [.rspValidRequestCode, .wireLayout]
         }
     }
 

@@ -467,7 +467,7 @@ extension SANRequestor {
         let packet: SANPacket
         switch config.admit(bytes, port: port) {
         case .failure(let refusal):
-            return SANStep(outputs: [.discard(refusal.detail)], rules: [.reqResponseValid, refusal.rule])
+            return SANStep(outputs: [.discard(refusal.detail)], rules: [.reqResponseValid] + refusal.rules)
         case .success(let p):
             packet = p
         }
@@ -657,7 +657,7 @@ extension SANRequestor {
                 if paths[route.path.index] == .good { paths[route.path.index] = .suspect }
             }
             vis[id] = vi
-            step.rules += [.reqTimeout, .reqBarrierAfterTimeout, .reqBarrierEveryLane]
+            step.rules += [.reqTimeout, .reqBarrierAfterTimeout, .reqBarrierEveryLane, .timeoutValues]
         }
         return step
     }

@@ -67,7 +67,7 @@ public struct SANResponder: Hashable, Sendable {
         let packet: SANPacket
         switch config.admit(bytes, port: port) {
         case .failure(let refusal):
-            return SANStep(outputs: [.discard(refusal.detail)], rules: [refusal.rule])
+            return SANStep(outputs: [.discard(refusal.detail)], rules: refusal.rules)
         case .success(let p):
             packet = p
         }
