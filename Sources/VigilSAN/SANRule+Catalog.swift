@@ -411,7 +411,7 @@ extension SANRule {
         case .reqSupervisoryTimeout:
             return (.modelChoice,
                 "A supervisory message without its acknowledgement within the time-out counts as a failed barrier on the path it travelled: that path is failed, and the message may be sent again over another good path.",
-                [cite(11, "21-25", "Error Recovery and Path State",
+                [cite(11, "5-7", "Error Recovery and Path State",
                       "The requestor's view of the path state transitions from good to bad whenever the requestor fails to get an acknowledgment (either positive or negative) to a request.")],
                 "The patent does not say what happens when the supervisory protocol itself gets no answer; without an agreed barrier location no barrier can test the path, so its silence is taken as the barrier's.")
         case .reqAllPathsBad:
