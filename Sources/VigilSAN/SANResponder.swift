@@ -88,18 +88,20 @@ public struct SANResponder: Hashable, Sendable {
             return SANStep(outputs: [.discard("source \(packet.source) is not a port of the peer node")],
                            rules: [.rspReqInPath])
         }
-        guard var vi = vis[request.vi] else {
+        // Only scalars are copied out of `vis`, so that an RDMA write mutates the region without a copy.
+        guard let expected = vis[request.vi]?.expected, let reqInPath = vis[request.vi]?.reqInPath,
+            let isBarrierVI = vis[request.vi]?.isBarrierVI else {
             return SANStep(outputs: [reply(to: packet, request, port: port, .nack(reason: .noSuchVI))],
                            rules: [.rspNoSuchVI, .rspResponseCopySeq, .rspResponseFields])
         }
         let path = PathID(requestorPort: requestorPort, responderPort: port)
-        guard vi.isBarrierVI || vi.reqInPath & (1 << path.index) != 0 else {
+        guard isBarrierVI || reqInPath & (1 << path.index) != 0 else {
             return SANStep(outputs: [.discard("\(path) is disabled in VI \(request.vi)'s ReqInPath vector")],
                            rules: [.rspReqInPath, .pathFour])
         }
 
         var step = SANStep()
-        let seqClass = SequenceNumber.classify(request.sequence, expected: vi.expected)
+        let seqClass = SequenceNumber.classify(request.sequence, expected: expected)
         switch seqClass {
         case .ahead:
             // US 6,545,981 col. 8: the responder may NACK or ignore; it must not take the packet.
@@ -112,7 +114,7 @@ public struct SANResponder: Hashable, Sendable {
             step.rules = [.rspSeqPartition]
             if case .rdmaRead(let address, let length) = request.kind {
                 // col. 9: a duplicate RDMA read is completed again and returns the data.
-                guard let data = read(vi, address, Int(length)) else {
+                guard let data = memory(vi: request.vi, address: address, count: Int(length)) else {
                     return SANStep(outputs: [reply(to: packet, request, port: port, .nack(reason: .accessViolation))],
                                    rules: [.rspRDMAAccess, .rspSeqPartition, .rspResponseCopySeq, .rspResponseFields])
                 }
@@ -135,28 +137,26 @@ public struct SANResponder: Hashable, Sendable {
             step.outputs.append(.deliver(vi: request.vi, data: data, first: request.first, last: request.last, immediate: immediate))
             step.outputs.append(reply(to: packet, request, port: port, .ack(data: [])))
         case .rdmaWrite(let address, let data):
-            guard write(&vi, address, data) else {
-                vis[request.vi] = vi
+            guard write(vi: request.vi, address, data) else {
                 return SANStep(outputs: [reply(to: packet, request, port: port, .nack(reason: .accessViolation))],
                                rules: [.rspRDMAAccess, .rspResponseCopySeq, .rspResponseFields])
             }
             step.outputs.append(.memoryWrite(vi: request.vi, address: address, data: data))
             step.outputs.append(reply(to: packet, request, port: port, .ack(data: [])))
         case .rdmaRead(let address, let length):
-            guard let data = read(vi, address, Int(length)) else {
+            guard let data = memory(vi: request.vi, address: address, count: Int(length)) else {
                 return SANStep(outputs: [reply(to: packet, request, port: port, .nack(reason: .accessViolation))],
                                rules: [.rspRDMAAccess, .rspResponseCopySeq, .rspResponseFields])
             }
             step.outputs.append(reply(to: packet, request, port: port, .ack(data: data)))
         }
         if request.ordered {
-            vi.expected &+= 1
+            vis[request.vi]!.expected &+= 1
             step.rules.append(.rspSeqOrderedIncrement)
         } else {
             step.rules.append(.rspSeqUnorderedHold)
         }
         step.rules += [.rspResponseCopySeq, .rspResponseFields]
-        vis[request.vi] = vi
         return step
     }
 
@@ -213,16 +213,11 @@ public struct SANResponder: Hashable, Sendable {
         return .send(response, port: port, optional: false)
     }
 
-    private func read(_ vi: VI, _ address: UInt64, _ count: Int) -> [UInt8]? {
-        guard let region = vi.regions.first(where: { $0.contains(address, count: count) }) else { return nil }
-        let offset = Int(address - region.address)
-        return Array(region.bytes[offset..<(offset + count)])
-    }
-
-    private func write(_ vi: inout VI, _ address: UInt64, _ data: [UInt8]) -> Bool {
-        guard let index = vi.regions.firstIndex(where: { $0.contains(address, count: data.count) }) else { return false }
-        let offset = Int(address - vi.regions[index].address)
-        vi.regions[index].bytes.replaceSubrange(offset..<(offset + data.count), with: data)
+    /// Writes in place in `vis`, so that the region's bytes are not copied on every write.
+    private mutating func write(vi id: UInt16, _ address: UInt64, _ data: [UInt8]) -> Bool {
+        guard let index = vis[id]?.regions.firstIndex(where: { $0.contains(address, count: data.count) }) else { return false }
+        let offset = Int(address - vis[id]!.regions[index].address)
+        vis[id]!.regions[index].bytes.replaceSubrange(offset..<(offset + data.count), with: data)
         return true
     }
 }

@@ -1,0 +1,96 @@
+import ArgumentParser
+import VigilCore
+import VigilSAN
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure the kit's own throughput and print the figures.",
+        discussion: """
+            Figures depend on the machine and the build: measure a release build \
+            (swift build -c release, then .build/release/vigil bench). Nothing here is asserted; \
+            the numbers are printed for people and for the closing notes of changes that affect them.
+
+            Benchmarks:
+              san   decode of 512-byte SAN packets (CRC-32C included), and decode plus the responder \
+            model's check of each packet (sequence classification, ACK built)
+            """
+    )
+
+    @Argument(help: "Which benchmark: san.")
+    var which: String = "san"
+
+    @Option(name: .long, help: "Seconds to spend on each measurement.")
+    var seconds: Double = 2
+
+    @Option(name: .long, help: "Payload bytes per packet (0-512).")
+    var payload: Int = 512
+
+    func validate() throws {
+        guard which == "san" else { throw ValidationError("Unknown benchmark '\(which)'. Known: san.") }
+        guard seconds > 0, seconds <= 600 else { throw ValidationError("--seconds must be above 0 and at most 600.") }
+        guard (0...SANPacket.maxPayload).contains(payload) else { throw ValidationError("--payload must be 0-512.") }
+    }
+
+    func run() throws {
+        // 256 ordered Sends numbered 0-255: cycling through them keeps every packet the expected one.
+        let node = SANNodeConfig.requestorA
+        let packets: [[UInt8]] = (0..<256).map { seq in
+            node.packet(fromPort: 0, toPeerPort: 0, acb: .lane(0), tsn: UInt16(seq),
+                        body: .request(Request(kind: .send(data: (0..<payload).map { UInt8(truncatingIfNeeded: $0 &+ seq) }, immediate: nil),
+                                               ordered: true, sequence: UInt8(seq), vi: 1))).encode()
+        }
+        let decode = measure(seconds: seconds) { i in
+            if (try? SANPacket.decode(packets[i & 255])) == nil { fatalError("benchmark packet did not decode") }
+        }
+        var responder = SANResponder()
+        _ = responder.step(.createVI(1))
+        let check = measure(seconds: seconds) { i in
+            let step = responder.step(.packet(packets[i & 255], port: 0))
+            if step.rules.first != .rspSeqExpected { fatalError("benchmark packet was not the expected one: \(step.rules)") }
+        }
+        let size = packets[0].count
+        print("san codec decode (\(payload)-byte payload, \(size)-byte packet, CRC-32C): \(format(decode.rate)) packets/s (\(decode.count) in \(fixed(decode.elapsed)) s)")
+        print("san responder check (decode + model step + ACK built): \(format(check.rate)) packets/s (\(check.count) in \(fixed(check.elapsed)) s)")
+        #if DEBUG
+        print("note: this is a debug build; measure with `swift build -c release` and .build/release/vigil bench")
+        #endif
+    }
+
+    /// Runs `body` in batches until `seconds` have passed; one core, wall-clock time.
+    private func measure(seconds: Double, _ body: (Int) -> Void) -> (count: Int, elapsed: Double, rate: Double) {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var count = 0
+        var elapsed = 0.0
+        repeat {
+            for _ in 0..<4096 {
+                body(count)
+                count += 1
+            }
+            let d = clock.now - start
+            elapsed = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        } while elapsed < seconds
+        return (count, elapsed, Double(count) / elapsed)
+    }
+
+    private func format(_ rate: Double) -> String {
+        let n = Int(rate.rounded())
+        var digits = Array(String(n))
+        var i = digits.count - 3
+        while i > 0 {
+            digits.insert(",", at: i)
+            i -= 3
+        }
+        return String(digits)
+    }
+
+    private func fixed(_ x: Double) -> String {
+        let scaled = Int((x * 100).rounded())
+        return "\(scaled / 100).\(String(format2: scaled % 100))"
+    }
+}
+
+extension String {
+    init(format2 n: Int) { self = n < 10 ? "0\(n)" : "\(n)" }
+}
