@@ -16,6 +16,9 @@ public struct SANPairSimulation: Sendable {
         public var delivered: Bool
         /// The fabric flipped a byte of it on the way.
         public var corrupted = false
+        /// How many times the same packet (same direction and contents, TSN aside) was sent before this
+        /// one: 0 for the first transmission, 1 for the first resend. Lets a fault hit "the first SEQ=2".
+        public var copy: Int = 0
         /// Position in the order packets were put on the wire.
         public var order: Int = 0
         /// FIG. 6's "Rqst. SN" and "Rsp. SN" columns: for a request, the requestor's copy right after
@@ -51,6 +54,7 @@ public struct SANPairSimulation: Sendable {
     /// Every rule either model applied, in order.
     public private(set) var rules: [SANRule] = []
 
+    private var copies: [SANPacket: Int] = [:]
     private var inFlight: [(at: VirtualTime, order: Int, transit: Transit, port: UInt8, bytes: [UInt8])] = []
     private var order = 0
 
@@ -116,6 +120,7 @@ public struct SANPairSimulation: Sendable {
             var transit = Transit(time: now, direction: .toResponder, path: path, packet: packet, delivered: true)
             transit.order = order
             order += 1
+            countCopy(&transit)
             transit.delivered = !loses(transit)
             // FIG. 6's Rqst. SN column: the requestor's copy right after it sent the packet.
             transit.requestorSN = sequenceNumbers(packet).0
@@ -127,6 +132,14 @@ public struct SANPairSimulation: Sendable {
                 log.append(transit)
             }
         }
+    }
+
+    /// Numbers the copies of a packet (see `Transit.copy`).
+    private mutating func countCopy(_ transit: inout Transit) {
+        var key = transit.packet
+        key.tsn = transit.direction == .toResponder ? 0 : 1
+        transit.copy = copies[key, default: 0]
+        copies[key] = transit.copy + 1
     }
 
     /// Flips the bits of the byte before the CRC.
@@ -159,6 +172,7 @@ public struct SANPairSimulation: Sendable {
                         var back = Transit(time: now, direction: .toRequestor, path: path, packet: packet, delivered: true)
                         back.order = order
                         order += 1
+                        countCopy(&back)
                         back.delivered = !loses(back)
                         if back.delivered {
                             let encoded = packet.encode()

@@ -50,20 +50,7 @@ enum CoverageScenarios {
     static func all() throws -> [SANRule] {
         var rules: [SANRule] = []
         rules += Figure6Tests.run().rules
-        // FIG. 8 and a lost response (FIG. 9).
-        let losses: [@Sendable (SANPairSimulation.Transit) -> Bool] = [
-            { t in t.request?.sequence == 2 },
-            { t in t.direction == .toRequestor && t.packet.sequence == 1 },
-        ]
-        for lose in losses {
-            var sim = SANPairSimulation()
-            sim.createVI(1)
-            sim.post(1, .send(bytes(6 * 512, seed: 8)))
-            let once = Flag()
-            sim.loses = { lose($0) && once.setFirstTime() }
-            sim.run()
-            rules += sim.rules
-        }
+        for scenario in SANScenario.allCases { rules += scenario.simulate().rules }
         var healed = PathStateTests.permanentFailure(healAt: .milliseconds(150))
         healed.run(until: .milliseconds(400))
         rules += healed.rules

@@ -6,16 +6,7 @@ import VigilCore
 @Suite struct Figure6Tests {
     /// Three Sends of 1, 2 and 3 packets (six ordered packets, SEQ 0-5), an unordered 2500-byte RDMA
     /// write (five packets), then two Sends of 2 packets each.
-    static func run() -> SANPairSimulation {
-        var sim = SANPairSimulation()
-        sim.createVI(1, rdma: (0x10_0000, 4096))
-        for packets in [1, 2, 3] { sim.post(1, .send(bytes(512 * packets, seed: packets))) }
-        sim.post(1, .rdmaWrite(bytes(2500, seed: 9), to: 0x10_0000, ordered: false))
-        sim.post(1, .send(bytes(1024, seed: 10)))
-        sim.post(1, .send(bytes(1024, seed: 11)))
-        sim.run()
-        return sim
-    }
+    static func run() -> SANPairSimulation { SANScenario.figure6.simulate() }
 
     @Test func orderedSendsTakeBothCopiesFrom0To6() {
         let sim = Self.run()
@@ -75,9 +66,7 @@ import VigilCore
 }
 
 /// Deterministic test data.
-func bytes(_ count: Int, seed: Int) -> [UInt8] {
-    (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ seed &* 7) }
-}
+func bytes(_ count: Int, seed: Int) -> [UInt8] { SANScenario.data(count, seed: seed) }
 
 extension SANPacket {
     func isAck(of op: VIOperation) -> Bool {

@@ -4,19 +4,8 @@ import VigilCore
 
 /// Path failure and recovery: US 6,545,981 col. 10-12 ("Error Recovery and Path State", FIG. 7) and claim 1.
 @Suite struct PathStateTests {
-    static let cutAt = VirtualTime.microseconds(100)
-
-    /// Path 00 (requestor port 0 to responder port 0) dies for good at 100 µs, both ways.
     static func permanentFailure(healAt: VirtualTime? = nil) -> SANPairSimulation {
-        var sim = SANPairSimulation()
-        sim.createVI(1)
-        sim.post(1, .send(bytes(512, seed: 1)))
-        sim.run()
-        let cut = PathID(requestorPort: 0, responderPort: 0)
-        sim.loses = { t in t.path == cut && t.time >= cutAt && (healAt.map { t.time < $0 } ?? true) }
-        sim.advance(to: cutAt)
-        sim.post(1, .send(bytes(3 * 512, seed: 2)))
-        return sim
+        SANScenario.pathFailure(healAt: healAt)
     }
 
     @Test func permanentFailureMarksThePathBadOnBothSidesAndTrafficMoves() throws {
@@ -72,14 +61,9 @@ import VigilCore
     }
 
     @Test func transientFailureBarrierSucceedsAndTheSamePathIsRetried() {
-        var sim = SANPairSimulation()
-        sim.createVI(1)
-        let data = bytes(2 * 512, seed: 4)
-        sim.post(1, .send(data))
-        let lostOnce = Flag()
         // The last packet is lost, so nothing after it can draw a NACK: the requestor times out.
-        sim.loses = { t in t.request?.sequence == 1 && t.request?.vi == 1 && lostOnce.setFirstTime() }
-        sim.run()
+        let sim = SANScenario.transient.simulate()
+        let data = bytes(2 * 512, seed: 4)
         let requests = sim.requests(vi: 1)
         #expect(requests.map { $0.request!.sequence } == [0, 1, 1])
         #expect(Set(requests.map(\.path)).count == 1, "retried on the same path")
@@ -104,8 +88,7 @@ import VigilCore
     @Test func adaptiveTrafficIsBarrieredOnEveryLane() {
         var sim = SANPairSimulation()
         sim.createVI(1, rdma: (0, 4096))
-        let lostOnce = Flag()
-        sim.loses = { t in t.direction == .toRequestor && t.packet.vi == 1 && lostOnce.setFirstTime() }
+        sim.loses = { t in t.direction == .toRequestor && t.packet.vi == 1 && t.copy == 0 }
         sim.post(1, .rdmaWrite(bytes(512, seed: 1), to: 0, ordered: false))
         sim.run()
         let barrierWrites = sim.log.filter { $0.direction == .toResponder && $0.packet.vi == 0xFFFF && $0.packet.isWrite }
