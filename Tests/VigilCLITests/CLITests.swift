@@ -1,0 +1,109 @@
+import Foundation
+import Synchronization
+import Testing
+
+/// End-to-end tests of the `vigil` command: exit statuses, machine output, messages for bad input, and
+/// the help text as golden files (regenerate with VIGIL_UPDATE_GOLDEN=1 swift test --filter CLITests).
+@Suite struct CLITests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The `vigil` built beside this test bundle.
+    static var binary: URL {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("vigil")
+        if FileManager.default.isExecutableFile(atPath: beside.path) { return beside }
+        return root.appendingPathComponent(".build/debug/vigil")
+    }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    static func vigil(_ arguments: String...) throws -> Result { try vigil(arguments: arguments) }
+
+    @Test func rulesJSONListsEverySANRuleWithACitation() throws {
+        let r = try Self.vigil("rules", "--protocol", "san", "--json")
+        #expect(r.status == 0)
+        let rules = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]] ?? []
+        #expect(rules.count >= 50)
+        for rule in rules {
+            let id = rule["id"] as? String ?? "?"
+            #expect(id.hasPrefix("SAN-"))
+            let citations = rule["citations"] as? [[String: Any]] ?? []
+            #expect(!citations.isEmpty, "\(id) has no citation")
+            #expect(citations.allSatisfy { ($0["patent"] as? String) == "US 6,545,981" })
+        }
+    }
+
+    @Test func rulesAuditPassesOnTheRepository() throws {
+        let r = try Self.vigil("rules", "--audit")
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("san: ") && r.stdout.contains(" 0 problems"))
+    }
+
+    @Test func unknownRuleIdSaysSoAndSuggests() throws {
+        let r = try Self.vigil("rules", "--id", "DUP-ACK")
+        #expect(r.status == 64)
+        #expect(r.stderr.contains("No rule has the id 'DUP-ACK'") && r.stderr.contains("SAN-RSP-DUP-ACK"))
+    }
+
+    @Test func badCombinationsAreRefusedWithAReason() throws {
+        let both = try Self.vigil("rules", "--json", "--markdown")
+        #expect(both.status == 64 && both.stderr.contains("Choose one of --json and --markdown"))
+        let noProtocol = try Self.vigil("rules", "--markdown")
+        #expect(noProtocol.status == 64 && noProtocol.stderr.contains("--protocol"))
+        let badScenario = try Self.vigil("simulate", "fig7")
+        #expect(badScenario.status == 64 && badScenario.stderr.contains("Unknown scenario 'fig7'") && badScenario.stderr.contains("fig6"))
+        let badProtocol = try Self.vigil("rules", "--protocol", "tcp")
+        #expect(badProtocol.status == 64 && badProtocol.stderr.contains("tcp"))
+    }
+
+    @Test func simulateFigure8PrintsTheLadderAndNoDivergence() throws {
+        let r = try Self.vigil("simulate", "fig8")
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("nack send seq=3 vi=1 reason=sequence-error"))
+        #expect(r.stdout.contains("[CORRUPTED]"))
+        #expect(!r.stdout.contains("DIVERGENCE"))
+        // Deterministic: the same run prints the same bytes.
+        #expect(try Self.vigil("simulate", "fig8").stdout == r.stdout)
+    }
+
+    @Test(arguments: [["--help"], ["rules", "--help"], ["simulate", "--help"], ["bench", "--help"]])
+    func helpMatchesGolden(arguments: [String]) throws {
+        let process = try Self.vigil(arguments: arguments)
+        #expect(process.status == 0)
+        let name = "help-" + (arguments.count > 1 ? arguments[0] : "vigil") + ".txt"
+        let golden = Self.root.appendingPathComponent("Tests/VigilCLITests/golden/\(name)")
+        if ProcessInfo.processInfo.environment["VIGIL_UPDATE_GOLDEN"] != nil {
+            try FileManager.default.createDirectory(at: golden.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try process.stdout.write(to: golden, atomically: true, encoding: .utf8)
+        }
+        let expected = try String(contentsOf: golden, encoding: .utf8)
+        #expect(process.stdout == expected, "help changed; if intended, regenerate with VIGIL_UPDATE_GOLDEN=1")
+    }
+
+    static func vigil(arguments: [String]) throws -> Result {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.currentDirectoryURL = root
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        // A fixed width so that the wrapping of help text does not depend on the terminal.
+        var environment = ProcessInfo.processInfo.environment
+        environment["COLUMNS"] = "100"
+        process.environment = environment
+        try process.run()
+        // Read both pipes to the end before waiting, so that neither can fill up and block the child.
+        let e = Mutex<Data>(Data())
+        let reader = Thread { e.withLock { $0 = err.fileHandleForReading.readDataToEndOfFile() } }
+        reader.start()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while reader.isExecuting || !reader.isFinished { Thread.sleep(forTimeInterval: 0.001) }
+        return Result(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+                      stderr: String(decoding: e.withLock { $0 }, as: UTF8.self))
+    }
+}
