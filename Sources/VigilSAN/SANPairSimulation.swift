@@ -116,21 +116,27 @@ public struct SANPairSimulation: Sendable {
             if step.divergence != nil { return }
             guard let packet = try? SANPacket.decode(bytes),
                 let peer = requestor.config.peerPortIndex(of: packet.destination) else { return }
-            let path = PathID(requestorPort: port, responderPort: peer)
-            var transit = Transit(time: now, direction: .toResponder, path: path, packet: packet, delivered: true)
-            transit.order = order
-            order += 1
-            countCopy(&transit)
-            transit.delivered = !loses(transit)
-            // FIG. 6's Rqst. SN column: the requestor's copy right after it sent the packet.
-            transit.requestorSN = sequenceNumbers(packet).0
-            if transit.delivered {
-                transit.corrupted = corrupts(transit)
-                enqueue(transit, port: peer, bytes: transit.corrupted ? Self.corrupt(bytes) : bytes, at: now + latency)
-            } else {
-                transit.responderSN = sequenceNumbers(packet).1
-                log.append(transit)
-            }
+            putOnWire(.toResponder, path: PathID(requestorPort: port, responderPort: peer), packet: packet, bytes: bytes,
+                      arrivalPort: peer)
+        }
+    }
+
+    /// One packet onto the fabric: numbered, then lost, corrupted or delivered after the latency. A lost
+    /// packet is logged now, with the sequence numbers of the moment; a delivered one when it arrives.
+    private mutating func putOnWire(_ direction: Direction, path: PathID, packet: SANPacket, bytes: [UInt8], arrivalPort: UInt8) {
+        var transit = Transit(time: now, direction: direction, path: path, packet: packet, delivered: true)
+        transit.order = order
+        order += 1
+        countCopy(&transit)
+        transit.delivered = !loses(transit)
+        // FIG. 6's Rqst. SN column: for a request, the requestor's copy right after it sent the packet.
+        if direction == .toResponder { transit.requestorSN = sequenceNumbers(packet).0 }
+        if transit.delivered {
+            transit.corrupted = corrupts(transit)
+            enqueue(transit, port: arrivalPort, bytes: transit.corrupted ? Self.corrupt(bytes) : bytes, at: now + latency)
+        } else {
+            (transit.requestorSN, transit.responderSN) = sequenceNumbers(packet)
+            log.append(transit)
         }
     }
 
@@ -168,21 +174,8 @@ public struct SANPairSimulation: Sendable {
                     switch output {
                     case .send(let packet, let port, _):
                         guard let requestorPort = responder.config.peerPortIndex(of: packet.destination) else { continue }
-                        let path = PathID(requestorPort: requestorPort, responderPort: port)
-                        var back = Transit(time: now, direction: .toRequestor, path: path, packet: packet, delivered: true)
-                        back.order = order
-                        order += 1
-                        countCopy(&back)
-                        back.delivered = !loses(back)
-                        if back.delivered {
-                            let encoded = packet.encode()
-                            back.corrupted = corrupts(back)
-                            enqueue(back, port: requestorPort, bytes: back.corrupted ? Self.corrupt(encoded) : encoded, at: now + latency)
-                        } else {
-                            back.requestorSN = sequenceNumbers(packet).0
-                            back.responderSN = sequenceNumbers(packet).1
-                            log.append(back)
-                        }
+                        putOnWire(.toRequestor, path: PathID(requestorPort: requestorPort, responderPort: port), packet: packet,
+                                  bytes: packet.encode(), arrivalPort: requestorPort)
                     case .deliver, .memoryWrite:
                         deliveries.append(output)
                     default:

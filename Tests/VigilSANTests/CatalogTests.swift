@@ -123,3 +123,22 @@ enum CoverageScenarios {
         return rules
     }
 }
+
+@Suite struct CatalogIdsTests {
+    /// Model code names rules through `SANRule`, so an unknown case does not compile; this catches the
+    /// other way in: an id written as a string somewhere in the sources.
+    @Test func noRuleIdStringOutsideTheCatalog() throws {
+        let known = Set(SANRule.allCases.map(\.rawValue))
+        let folder = CatalogTests.root.appendingPathComponent("Sources/VigilSAN")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".swift") }
+        #expect(files.count > 5)
+        let pattern = try Regex("\"SAN-[A-Z0-9-]+\"")
+        for file in files {
+            let text = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
+            for match in text.matches(of: pattern) {
+                let id = String(text[match.range].dropFirst().dropLast())
+                #expect(known.contains(id), "\(file) names \(id), which is not in the catalog")
+            }
+        }
+    }
+}
