@@ -53,7 +53,7 @@ def main():
     # mutated module is rebuilt. (Copying a .build folder elsewhere breaks Swift's module cache.)
     work = os.path.join(repo, ".build-mutants", "src")
     os.makedirs(work, exist_ok=True)
-    subprocess.run(["rsync", "-a", "--delete", "--exclude", ".build", "--exclude", ".build-*", "--exclude",
+    subprocess.run(["rsync", "-a", "--delete", "--exclude", ".build", "--exclude", ".build-*", "--exclude", ".git", "--exclude",
                     "Sources/VigilFailover", "--exclude", "Tests/VigilFailoverTests", repo + "/", work + "/"], check=True)
     # The failover module is not under test here; stub it so its state cannot mask a result.
     for d, text in [("Sources/VigilFailover", "// stub\n"), ("Tests/VigilFailoverTests", "import Testing\n")]:
@@ -71,9 +71,15 @@ def main():
             survivors.append(name)
             continue
         open(full, "w").write(original.replace(old, new, 1))
-        r = subprocess.run(["swift", "test", "--filter", "VigilSANTests"], cwd=work, capture_output=True, text=True)
+        try:
+            r = subprocess.run(["swift", "test", "--filter", "VigilSANTests"], cwd=work, capture_output=True, text=True,
+                               timeout=900)
+            out = r.stdout + r.stderr
+        except subprocess.TimeoutExpired:
+            open(full, "w").write(original)
+            print(f"{name}: caught: the test run did not finish in 900 s")
+            continue
         open(full, "w").write(original)
-        out = r.stdout + r.stderr
         failing = sorted({line.split("Test ")[1].split("(")[0] for line in out.splitlines()
                           if line.startswith("✘ Test ") and "recorded an issue" in line})
         if "error:" in out and "Compiling" in out and r.returncode != 0 and not failing:

@@ -51,6 +51,10 @@ public struct SANPairSimulation: Sendable {
     public private(set) var completions: [SANOutput] = []
     public private(set) var deliveries: [SANOutput] = []
     public private(set) var divergences: [SANDivergence] = []
+    /// A run stops after this many packets on the wire, so that a model that never settles (a deliberately
+    /// broken one, say) cannot run away; `exhausted` then says so.
+    public var packetLimit = 50_000
+    public private(set) var exhausted = false
     /// Every rule either model applied, in order.
     public private(set) var rules: [SANRule] = []
 
@@ -88,6 +92,10 @@ public struct SANPairSimulation: Sendable {
     /// Runs until nothing is in flight and nothing is due, or until `limit`.
     public mutating func run(until limit: VirtualTime = .seconds(10)) {
         while true {
+            guard order < packetLimit else {
+                exhausted = true
+                return
+            }
             transmitProposals()
             let nextArrival = inFlight.map(\.at).min()
             let candidates = [nextArrival, requestor.nextDeadline()].compactMap { $0 }
@@ -108,9 +116,7 @@ public struct SANPairSimulation: Sendable {
     }
 
     private mutating func transmitProposals() {
-        var guardCount = 0
-        while let (bytes, port) = requestor.proposal(), guardCount < 10_000 {
-            guardCount += 1
+        while order < packetLimit, let (bytes, port) = requestor.proposal() {
             let step = requestor.step(.transmit(bytes, port: port))
             absorb(step)
             if step.divergence != nil { return }
