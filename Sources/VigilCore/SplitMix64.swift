@@ -13,6 +13,12 @@ public struct SplitMix64: RandomNumberGenerator, Sendable, Hashable {
         return z ^ (z >> 31)
     }
 
+    /// Uniform in 0..<bound (Lemire's multiply-shift; the bias is below 2^-32 for the bounds used here).
+    public mutating func below(_ bound: UInt64) -> UInt64 {
+        guard bound > 0 else { return 0 }
+        return next().multipliedFullWidth(by: bound).high
+    }
+
     /// `count` random bytes.
     public mutating func bytes(_ count: Int) -> [UInt8] {
         (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) }

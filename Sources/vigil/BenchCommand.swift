@@ -1,5 +1,6 @@
 import ArgumentParser
 import VigilCore
+import VigilFailover
 import VigilSAN
 
 struct BenchCommand: ParsableCommand {
@@ -12,12 +13,14 @@ struct BenchCommand: ParsableCommand {
             the numbers are printed for people and for the closing notes of changes that affect them.
 
             Benchmarks:
-              san   decode of 512-byte SAN packets (CRC-32C included), and decode plus the responder \
-            model's check of each packet (sequence classification, ACK built)
+              san        decode of 512-byte SAN packets (CRC-32C included), and decode plus the \
+            responder model's check of each packet (sequence classification, ACK built)
+              failover   virtual seconds of a takeover simulated per wall second (time compression), and \
+            exhaustive-mode schedules explored and checked per second
             """
     )
 
-    @Argument(help: "Which benchmark: san.")
+    @Argument(help: "Which benchmark: san or failover.")
     var which: String = "san"
 
     @Option(name: .long, help: "Seconds to spend on each measurement.")
@@ -27,12 +30,25 @@ struct BenchCommand: ParsableCommand {
     var payload: Int = 512
 
     func validate() throws {
-        guard which == "san" else { throw ValidationError("Unknown benchmark '\(which)'. Known: san.") }
+        guard which == "san" || which == "failover" else {
+            throw ValidationError("Unknown benchmark '\(which)'. Known: san, failover.")
+        }
         guard seconds > 0, seconds <= 600 else { throw ValidationError("--seconds must be above 0 and at most 600.") }
         guard (0...SANPacket.maxPayload).contains(payload) else { throw ValidationError("--payload must be 0-512.") }
     }
 
     func run() throws {
+        if which == "failover" {
+            print(FailoverBenchmark.run(seconds: seconds), terminator: "")
+        } else {
+            runSAN()
+        }
+        #if DEBUG
+        print("note: this is a debug build; measure with `swift build -c release` and .build/release/vigil bench")
+        #endif
+    }
+
+    private func runSAN() {
         // 256 ordered Sends numbered 0-255: cycling through them keeps every packet the expected one.
         let node = SANNodeConfig.requestorA
         let packets: [[UInt8]] = (0..<256).map { seq in
@@ -52,9 +68,6 @@ struct BenchCommand: ParsableCommand {
         let size = packets[0].count
         print("san codec decode (\(payload)-byte payload, \(size)-byte packet, CRC-32C): \(format(decode.rate)) packets/s (\(decode.count) in \(fixed(decode.elapsed)) s)")
         print("san responder check (decode + model step + ACK built): \(format(check.rate)) packets/s (\(check.count) in \(fixed(check.elapsed)) s)")
-        #if DEBUG
-        print("note: this is a debug build; measure with `swift build -c release` and .build/release/vigil bench")
-        #endif
     }
 
     /// Runs `body` in batches until `seconds` have passed; one core, wall-clock time.

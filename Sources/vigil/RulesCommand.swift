@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VigilCore
+import VigilFailover
 import VigilSAN
 
 /// The protocols the kit knows, as the command line names them.
@@ -11,7 +12,7 @@ enum ProtocolName: String, ExpressibleByArgument, CaseIterable {
     var rules: [Rule] {
         switch self {
         case .san: return SANRule.catalog
-        case .failover: return FailoverCatalogBridge.rules
+        case .failover: return FailoverRule.catalog
         }
     }
 
@@ -20,14 +21,14 @@ enum ProtocolName: String, ExpressibleByArgument, CaseIterable {
     var title: String {
         switch self {
         case .san: return SANCatalog.title
-        case .failover: return FailoverCatalogBridge.title
+        case .failover: return FailoverCatalog.title
         }
     }
 
     var preface: String {
         switch self {
         case .san: return SANCatalog.preface
-        case .failover: return FailoverCatalogBridge.preface
+        case .failover: return FailoverCatalog.preface
         }
     }
 }

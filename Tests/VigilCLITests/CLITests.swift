@@ -69,7 +69,27 @@ import Testing
         #expect(try Self.vigil("simulate", "fig8").stdout == r.stdout)
     }
 
-    @Test(arguments: [["--help"], ["rules", "--help"], ["simulate", "--help"], ["bench", "--help"]])
+    @Test func benchPrintsFiguresForBothProtocols() throws {
+        let san = try Self.vigil("bench", "san", "--seconds", "0.05")
+        #expect(san.status == 0)
+        #expect(san.stdout.contains("san codec decode") && san.stdout.contains("packets/s"))
+        let failover = try Self.vigil("bench", "failover", "--seconds", "0.2")
+        #expect(failover.status == 0)
+        #expect(failover.stdout.contains("simulated s per wall s") && failover.stdout.contains("schedules per wall s"))
+        let unknown = try Self.vigil("bench", "tcp")
+        #expect(unknown.status == 64 && unknown.stderr.contains("Known: san, failover"))
+    }
+
+    @Test func exploreFindsABrokenVariantAndExitsOne() throws {
+        let r = try Self.vigil("explore", "--mode", "random", "--seed", "3", "--schedules", "40",
+                               "--variant", "keeps-generation-at-boot", "--max-findings", "1")
+        #expect(r.status == 1, "\(r.stdout)")
+        #expect(r.stdout.contains("FO-"))
+        let bad = try Self.vigil("explore", "--variant", "nope")
+        #expect(bad.status == 64 && bad.stderr.contains("Unknown variant 'nope'"))
+    }
+
+    @Test(arguments: [["--help"], ["rules", "--help"], ["simulate", "--help"], ["explore", "--help"], ["bench", "--help"]])
     func helpMatchesGolden(arguments: [String]) throws {
         let process = try Self.vigil(arguments: arguments)
         #expect(process.status == 0)

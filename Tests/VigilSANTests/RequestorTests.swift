@@ -137,6 +137,43 @@ import VigilCore
         #expect(step.divergence == nil && step.rules.contains(.reqNDAL))
     }
 
+    @Test func orderedNDAADescriptorAlsoWaitsForItsAcks() throws {
+        var r = Self.requestor([.send([1, 2], mode: .ndaa), .send([3])])
+        let (first, _) = try Self.next(r)
+        try Self.launch(&r, 1)
+        #expect(r.proposal() == nil, "NDAA: the next descriptor waits for the ACK")
+        _ = r.step(.packet(Self.ack(first), port: 0))
+        let (second, _) = try Self.next(r)
+        #expect(second.sequence == 1)
+    }
+
+    @Test func responsesAreMatchedBySourceVISequenceOperationAndTSN() throws {
+        var r = Self.requestor([.send([1])])
+        let (p, _) = try Self.next(r)
+        try Self.launch(&r, 1)
+        let good = try SANPacket.decode(Self.ack(p))
+        var otherSource = good
+        otherSource.source = SANNodeConfig.requestorA.peerPorts[1]
+        var otherVI = good
+        var otherSeq = good
+        var otherOp = good
+        if case .ack(var f, let d) = good.body {
+            f.vi = 2
+            otherVI.body = .ack(f, data: d)
+            f.vi = 1
+            f.sequence = 1
+            otherSeq.body = .ack(f, data: d)
+            f.sequence = 0
+            f.control.operation = .rdmaWrite
+            otherOp.body = .ack(f, data: d)
+        }
+        for wrong in [otherSource, otherVI, otherSeq, otherOp] {
+            #expect(r.step(.packet(wrong.encode(), port: 0)).rules.first == .reqMatch, "\(wrong.summary)")
+        }
+        #expect(r.outstandingCount(vi: 1) == 1)
+        #expect(r.step(.packet(good.encode(), port: 0)).rules.contains(.reqDescriptorComplete))
+    }
+
     @Test func tsnsOfOutstandingRequestsAreUnique() throws {
         var r = Self.requestor([.send(bytes(1024, seed: 1))])
         let (first, _) = try Self.next(r)
