@@ -47,28 +47,6 @@ public struct FailoverWireError: Error, Sendable, Hashable, CustomStringConverti
     public var description: String { "\(code.rawValue) in \(field) at byte \(offset): \(reason)" }
 }
 
-/// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78, initial value and final xor 0xFFFFFFFF), the
-/// integrity check of a status message. Model choice FO-WIRE-INTEGRITY: the patent names no check.
-public enum CRC32C {
-    static let table: [UInt32] = (0..<256).map { n -> UInt32 in
-        var c = UInt32(n)
-        for _ in 0..<8 { c = (c & 1) != 0 ? (c >> 1) ^ 0x82F6_3B78 : c >> 1 }
-        return c
-    }
-
-    public static func checksum(_ bytes: [UInt8]) -> UInt32 { checksum(bytes[...]) }
-
-    public static func checksum(_ bytes: ArraySlice<UInt8>) -> UInt32 {
-        var crc: UInt32 = 0xFFFF_FFFF
-        table.withUnsafeBufferPointer { t in
-            bytes.withUnsafeBufferPointer { b in
-                for byte in b { crc = t[Int((crc ^ UInt32(byte)) & 0xFF)] ^ (crc >> 8) }
-            }
-        }
-        return crc ^ 0xFFFF_FFFF
-    }
-}
-
 /// Big-endian readers and writers over a byte array. A read past the end returns nil (never traps), so a
 /// decoder turns a short input into `FailoverWireError.truncated` naming the field.
 struct ByteReader {

@@ -1,3 +1,5 @@
+import VigilCore
+
 /// Addresses and fabrics of one dual-ported node and of the peer node it talks to.
 public struct SANNodeConfig: Hashable, Sendable {
     /// The SNIDs of this node's ports 0 and 1.

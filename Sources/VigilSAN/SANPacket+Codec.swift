@@ -1,3 +1,5 @@
+import VigilCore
+
 // The SAN packet codec: encode and decode side by side, one function each, following the layout of
 // `specs/san-wire.md` (a model choice, rule SAN-WIRE-LAYOUT; the patent names the fields, not their bits).
 //

@@ -1,3 +1,5 @@
+import VigilCore
+
 extension SANPacket {
     /// Ways to make a packet wrong on purpose, Scapy-style: a computed field forced to a given value, a
     /// code outside the assigned ones, a reserved bit set, the bytes cut or extended. The fuzzer crafts
