@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "vigil", targets: ["vigil"]),
+        .executable(name: "refnode", targets: ["refnode"]),
         .library(name: "VigilCore", targets: ["VigilCore"]),
         .library(name: "VigilSAN", targets: ["VigilSAN"]),
         .library(name: "VigilFailover", targets: ["VigilFailover"]),
@@ -21,6 +22,10 @@ let package = Package(
         .target(name: "VigilSAN", dependencies: ["VigilCore"]),
         // US 6,119,244: wire codec, rule catalog, node model, pair simulation.
         .target(name: "VigilFailover", dependencies: ["VigilCore"]),
+        // The sample implementation under test, in C, sharing no code with the Swift models: its protocol
+        // core (a library with a function-call interface) and a stdio/UDP front end speaking specs/adapter.md.
+        .target(name: "RefNodeCore"),
+        .executableTarget(name: "refnode", dependencies: ["RefNodeCore"]),
         .executableTarget(
             name: "vigil",
             dependencies: [
@@ -43,7 +48,9 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
-        .testTarget(name: "VigilCLITests", dependencies: ["vigil", "VigilCore", "VigilSAN", "VigilFailover"]),
+        .testTarget(name: "VigilCLITests", dependencies: ["vigil", "refnode", "VigilCore", "VigilSAN", "VigilFailover"]),
+        .testTarget(name: "RefNodeTests", dependencies: ["RefNodeCore"]),
     ],
-    swiftLanguageModes: [.v6]
+    swiftLanguageModes: [.v6],
+    cLanguageStandard: .c11
 )

@@ -1,0 +1,2 @@
+#include "refnode.h"
+int rn_version(void) { return 1; }
