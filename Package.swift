@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "VigilCore", targets: ["VigilCore"]),
         .library(name: "VigilSAN", targets: ["VigilSAN"]),
         .library(name: "VigilFailover", targets: ["VigilFailover"]),
+        .library(name: "VigilAdapters", targets: ["VigilAdapters"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -22,6 +23,8 @@ let package = Package(
         .target(name: "VigilSAN", dependencies: ["VigilCore"]),
         // US 6,119,244: wire codec, rule catalog, node model, pair simulation.
         .target(name: "VigilFailover", dependencies: ["VigilCore"]),
+        // The wire adapter protocol (specs/adapter.md): frames, and the ways to reach an IUT.
+        .target(name: "VigilAdapters", dependencies: ["VigilCore"]),
         // The sample implementation under test, in C, sharing no code with the Swift models: its protocol
         // core (a library with a function-call interface) and a stdio/UDP front end speaking specs/adapter.md.
         .target(name: "RefNodeCore"),
@@ -29,7 +32,7 @@ let package = Package(
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "VigilCore", "VigilSAN", "VigilFailover",
+                "VigilCore", "VigilSAN", "VigilFailover", "VigilAdapters",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -50,6 +53,7 @@ let package = Package(
         ),
         .testTarget(name: "VigilCLITests", dependencies: ["vigil", "refnode", "VigilCore", "VigilSAN", "VigilFailover"]),
         .testTarget(name: "RefNodeTests", dependencies: ["RefNodeCore"]),
+        .testTarget(name: "VigilAdaptersTests", dependencies: ["VigilAdapters", "VigilCore"]),
     ],
     swiftLanguageModes: [.v6],
     cLanguageStandard: .c11
