@@ -25,6 +25,8 @@ let package = Package(
         .target(name: "VigilFailover", dependencies: ["VigilCore"]),
         // The wire adapter protocol (specs/adapter.md): frames, and the ways to reach an IUT.
         .target(name: "VigilAdapters", dependencies: ["VigilCore"]),
+        // The conformance runner: role oracles built on the models, suites, reports.
+        .target(name: "VigilConformance", dependencies: ["VigilCore", "VigilSAN", "VigilFailover", "VigilAdapters"]),
         // The sample implementation under test, in C, sharing no code with the Swift models: its protocol
         // core (a library with a function-call interface) and a stdio/UDP front end speaking specs/adapter.md.
         .target(name: "RefNodeCore"),
@@ -32,7 +34,7 @@ let package = Package(
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "VigilCore", "VigilSAN", "VigilFailover", "VigilAdapters",
+                "VigilCore", "VigilSAN", "VigilFailover", "VigilAdapters", "VigilConformance",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -54,6 +56,7 @@ let package = Package(
         .testTarget(name: "VigilCLITests", dependencies: ["vigil", "refnode", "VigilCore", "VigilSAN", "VigilFailover"]),
         .testTarget(name: "RefNodeTests", dependencies: ["RefNodeCore"]),
         .testTarget(name: "VigilAdaptersTests", dependencies: ["VigilAdapters", "VigilCore"]),
+        .testTarget(name: "VigilConformanceTests", dependencies: ["VigilConformance", "VigilAdapters", "VigilSAN", "VigilCore"]),
     ],
     swiftLanguageModes: [.v6],
     cLanguageStandard: .c11

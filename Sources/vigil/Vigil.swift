@@ -5,6 +5,6 @@ struct Vigil: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigil",
         abstract: "Conformance and fuzzing kit for the SAN transport (US 6,545,981) and failover (US 6,119,244) protocols.",
-        subcommands: [SimulateCommand.self, ExploreCommand.self, RulesCommand.self, BenchCommand.self]
+        subcommands: [CheckCommand.self, SimulateCommand.self, ExploreCommand.self, RulesCommand.self, BenchCommand.self, CorpusCommand.self]
     )
 }

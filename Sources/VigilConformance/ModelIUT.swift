@@ -1,0 +1,55 @@
+import VigilAdapters
+import VigilCore
+import VigilSAN
+
+/// The SAN responder model itself, speaking the adapter protocol in-process: a conformant Swift
+/// implementation for the kit's own tests and the interop cases. `distort` lets a test bend its answers to
+/// play a wrong implementation.
+public final class ModelSANResponderIUT: InProcessIUT {
+    private var model = SANResponder()
+    private let distort: (KitFrame, [IUTFrame]) -> [IUTFrame]
+
+    public init(distort: @escaping (KitFrame, [IUTFrame]) -> [IUTFrame] = { $1 }) { self.distort = distort }
+
+    public func handle(_ frame: KitFrame) -> [IUTFrame] {
+        var out: [IUTFrame] = []
+        switch frame {
+        case .hello(_, let role, _, _, let options):
+            guard role == .sanResponder else {
+                return [.helloAck(version: AdapterProtocol.version, roles: Role.sanResponder.bit, clocks: 1, name: "vigil-model", options: [])]
+            }
+            if let node = options.first(where: { $0.tag == 0x10 }), let config = Self.config(node.value) { model = SANResponder(config: config) }
+            return [.helloAck(version: AdapterProtocol.version, roles: Role.sanResponder.bit, clocks: 1, name: "vigil-model", options: [])]
+        case .reset:
+            model = SANResponder(config: model.config)
+            return [.ready]
+        case .packet(let port, let bytes):
+            for output in model.step(.packet(bytes, port: port)).outputs {
+                switch output {
+                case .send(let p, let port, _): out.append(.packet(port: port, bytes: p.encode()))
+                case .deliver(let vi, let data, let first, let last, let imm):
+                    out.append(.event(.deliver(vi: vi, flags: (first ? 1 : 0) | (last ? 2 : 0) | (imm != nil ? 4 : 0), immediate: imm ?? 0, data: data)))
+                default: break
+                }
+            }
+        case .command(.createVI(let vi)): _ = model.step(.createVI(vi))
+        case .command(.enableRDMA(let vi, let address, let length)): _ = model.step(.enableRDMA(vi: vi, address: address, length: Int(length)))
+        case .command(.readMemory(let vi, let address, let length)):
+            out.append(.event(.memory(vi: vi, address: address, data: model.memory(vi: vi, address: address, count: Int(length)) ?? [])))
+        case .command:
+            out.append(.error("not a san-responder command"))
+        case .time, .diskResult:
+            break
+        case .bye:
+            return []
+        }
+        return distort(frame, out) + [.idle(next: nil, datagrams: 0)]
+    }
+
+    static func config(_ v: [UInt8]) -> SANNodeConfig? {
+        guard v.count >= 17 else { return nil }
+        func snid(_ i: Int) -> SNID? { SNID(UInt32(v[i]) << 24 | UInt32(v[i + 1]) << 16 | UInt32(v[i + 2]) << 8 | UInt32(v[i + 3])) }
+        guard let a = snid(0), let b = snid(4), let c = snid(8), let d = snid(12) else { return nil }
+        return SANNodeConfig(ports: [a, b], fabrics: [v[16] & 1 != 0, v[16] & 2 != 0], peerPorts: [c, d])
+    }
+}

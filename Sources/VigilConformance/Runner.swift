@@ -1,0 +1,129 @@
+import VigilAdapters
+import VigilCore
+
+/// One case's outcome: the verdict and the transcript (the stimuli sent and what the IUT did), which is
+/// itself a script and replays the case.
+public struct CaseResult: Sendable {
+    public var id: String
+    public var role: Role
+    public var title: String
+    public var rules: [String]
+    public var verdict: Verdict
+    public var transcript: Script
+    public var wall: Duration
+}
+
+/// Runs conformance cases (scripts) against an IUT through any transport, one oracle per case. The IUT is
+/// restarted after a case that broke the conversation, so that the remaining cases still run.
+public final class ConformanceRunner {
+    public let role: Role
+    public let limits: AdapterLimits
+    private let makeTransport: () -> any FrameTransport
+    private let makeOracle: () -> any RoleOracle
+    private var session: AdapterSession?
+    /// Set when the IUT could not be started or failed the handshake.
+    public private(set) var startFailure: AdapterFailure?
+    public private(set) var identity: IUTIdentity?
+
+    public init(role: Role, limits: AdapterLimits = AdapterLimits(), transport: @escaping () -> any FrameTransport,
+                oracle: @escaping () -> any RoleOracle) {
+        self.role = role
+        self.limits = limits
+        self.makeTransport = transport
+        self.makeOracle = oracle
+    }
+
+    deinit { session?.close() }
+
+    private func openSession() throws(AdapterFailure) -> AdapterSession {
+        if let session { return session }
+        let s = AdapterSession(transport: makeTransport(), limits: limits)
+        do {
+            identity = try s.open(role: role, options: makeOracle().helloOptions)
+        } catch {
+            s.close()
+            startFailure = error
+            throw error
+        }
+        session = s
+        return s
+    }
+
+    public func run(_ script: Script) -> CaseResult {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let id = script[header: "case"] ?? "unnamed"
+        let rules = (script[header: "rules"] ?? "").split(separator: " ").map(String.init)
+        var transcript = Script(preface: script.preface, headers: script.headers)
+        func result(_ v: Verdict) -> CaseResult {
+            CaseResult(id: id, role: role, title: script[header: "title"] ?? id, rules: rules, verdict: v, transcript: transcript,
+                       wall: clock.now - start)
+        }
+        func adapterVerdict(_ f: AdapterFailure, line: Script.Line?) -> Verdict {
+            .error(Divergence(rule: f.rule.rawValue, citation: "specs/adapter.md", statement: f.rule.statement, step: line?.lineNumber ?? 0,
+                              time: line?.time ?? .zero, expected: f.rule.expectation,
+                              observed: f.detail + (f.stderrTail.isEmpty ? "" : "; stderr: " + String(f.stderrTail.suffix(400)))))
+        }
+        var oracle = makeOracle()
+        let session: AdapterSession
+        do {
+            session = try openSession()
+            try session.reset()
+        } catch {
+            closeSession()
+            return result(adapterVerdict(error, line: nil))
+        }
+        for line in script.lines where line.direction == .stimulus {
+            let frame: KitFrame
+            do {
+                frame = try oracle.frame(for: line)
+            } catch {
+                return result(.error(Divergence(rule: "SCRIPT", citation: "specs/script.md", statement: "A case script is well formed.",
+                                                step: line.lineNumber, time: line.time, expected: "a valid stimulus", observed: error.message)))
+            }
+            transcript.lines.append(Script.Line(time: line.time, direction: .stimulus, verb: line.verb, argument: line.argument,
+                                                comment: line.comment))
+            let reaction: Reaction
+            do {
+                reaction = try session.stimulate(frame)
+            } catch {
+                closeSession()
+                return result(adapterVerdict(error, line: line))
+            }
+            transcript.lines += oracle.observations(reaction, at: line.time)
+            if let refusal = reaction.frames.first(where: { if case .error = $0 { return true } else { return false } }),
+                case .error(let why) = refusal {
+                return result(.notApplicable("the IUT refused line \(line.lineNumber): \(why)"))
+            }
+            if let d = oracle.check(line, frame: frame, reaction: reaction) {
+                return result(.fail(d))
+            }
+        }
+        return result(.pass)
+    }
+
+    public func closeSession() {
+        session?.close()
+        session = nil
+    }
+}
+
+extension AdapterFailure.Rule {
+    var statement: String {
+        switch self {
+        case .frame: return "Every byte the IUT writes on stdout belongs to a well-formed frame within the size limit."
+        case .handshake: return "The IUT answers HELLO with HELLO-ACK (version 1, the role offered) within the step deadline."
+        case .quiesce: return "The IUT answers every stimulus with IDLE within the step deadline, after at most the flood limit of frames."
+        case .alive: return "The IUT does not exit before BYE."
+        }
+    }
+
+    var expectation: String {
+        switch self {
+        case .frame: return "well-formed frames"
+        case .handshake: return "HELLO-ACK"
+        case .quiesce: return "IDLE within the step deadline"
+        case .alive: return "the IUT alive until BYE"
+        }
+    }
+}
