@@ -21,8 +21,9 @@ public final class ConformanceRunner {
     private let makeTransport: () -> any FrameTransport
     private let makeOracle: () -> any RoleOracle
     private var session: AdapterSession?
-    /// Set when the IUT could not be started or failed the handshake.
+    /// Set when the IUT could not be started or failed the handshake the first time it was asked to.
     public private(set) var startFailure: AdapterFailure?
+    private var everOpened = false
     public private(set) var identity: IUTIdentity?
 
     public init(role: Role, limits: AdapterLimits = AdapterLimits(), transport: @escaping () -> any FrameTransport,
@@ -42,9 +43,10 @@ public final class ConformanceRunner {
             identity = try s.open(role: role, options: makeOracle().helloOptions)
         } catch {
             s.close()
-            startFailure = error
+            if !everOpened, startFailure == nil { startFailure = error }
             throw error
         }
+        everOpened = true
         session = s
         return s
     }
@@ -126,4 +128,39 @@ extension AdapterFailure.Rule {
         case .alive: return "the IUT alive until BYE"
         }
     }
+}
+
+import Dispatch
+import Synchronization
+
+extension ConformanceRunner {
+    /// Runs `cases` on `jobs` IUT instances at once (each job its own runner and IUT), results in case
+    /// order. `startFailure` is the first job's, when its IUT could not be started.
+    public static func runAll(_ cases: [Script], jobs: Int, make: @Sendable @escaping () -> ConformanceRunner)
+        -> (results: [CaseResult], startFailure: AdapterFailure?, identity: IUTIdentity?)
+    {
+        let n = max(1, min(jobs, cases.count))
+        let slots = Mutex<[Int: CaseResult]>([:])
+        let failure = Mutex<AdapterFailure?>(nil)
+        let identity = Mutex<IUTIdentity?>(nil)
+        let shared = UncheckedBox(cases)
+        DispatchQueue.concurrentPerform(iterations: n) { job in
+            let runner = make()
+            defer { runner.closeSession() }
+            for i in stride(from: job, to: shared.value.count, by: n) {
+                let r = runner.run(shared.value[i])
+                slots.withLock { $0[i] = r }
+            }
+            if let f = runner.startFailure { failure.withLock { if $0 == nil { $0 = f } } }
+            if let id = runner.identity { identity.withLock { if $0 == nil { $0 = id } } }
+        }
+        let results = slots.withLock { s in (0..<cases.count).compactMap { s[$0] } }
+        return (results, failure.withLock { $0 }, identity.withLock { $0 })
+    }
+}
+
+/// Hands a value to concurrent jobs that only read it.
+struct UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }

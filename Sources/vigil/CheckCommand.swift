@@ -43,6 +43,21 @@ struct CheckCommand: ParsableCommand {
     @Flag(name: .long, help: "Print every case's transcript, not only the failing ones'.")
     var verbose = false
 
+    @Option(name: .long, help: "Folder for the reports (junit.xml, report.json, summary.md, repros/).")
+    var out = "reports"
+
+    @Option(name: .long, help: "Also write the JUnit XML here.")
+    var junit: String?
+
+    @Option(name: .long, help: "Also write the JSON report here.")
+    var json: String?
+
+    @Option(name: .long, help: "Known deviations, one per line: ROLE CASE RULE  # reason. Listed failures do not fail the run.")
+    var expect: String?
+
+    @Option(name: .long, help: "How many IUT instances run cases at once.")
+    var jobs: Int = 1
+
     func validate() throws {
         guard let r = Role(rawValue: role) else {
             throw ValidationError("Unknown role '\(role)'. Roles: \(Role.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -50,6 +65,7 @@ struct CheckCommand: ParsableCommand {
         guard r == .sanResponder else { throw ValidationError("The \(role) suite is not available yet; san-responder is.") }
         guard iutCommand == nil || iut == "builtin" else { throw ValidationError("Give --iut or --iut-cmd, not both.") }
         guard stepTimeout > 0, stepTimeout <= 600 else { throw ValidationError("--step-timeout must be above 0 and at most 600 seconds.") }
+        guard (1...64).contains(jobs) else { throw ValidationError("--jobs must be 1-64.") }
     }
 
     func run() throws {
@@ -71,36 +87,70 @@ struct CheckCommand: ParsableCommand {
             cases = cases.filter { ($0[header: "case"] ?? "").contains(filter) || ($0[header: "rules"] ?? "").contains(filter) }
             if cases.isEmpty { throw ValidationError("No case matches --filter '\(filter)'.") }
         }
-        let millis = Int64(stepTimeout * 1000)
-        let runner = ConformanceRunner(role: role, limits: AdapterLimits(stepTimeout: .milliseconds(millis)), transport: transport,
-                                       oracle: { SANResponderOracle() })
-        defer { runner.closeSession() }
-        var failures = 0
-        var results: [CaseResult] = []
-        for script in cases {
-            let result = runner.run(script)
-            if let failure = runner.startFailure, results.isEmpty {
-                FileHandle.standardError.write(Data("vigil: the IUT could not be started: \(failure)\n".utf8))
-                if !failure.stderrTail.isEmpty { FileHandle.standardError.write(Data("IUT stderr:\n\(failure.stderrTail)\n".utf8)) }
-                throw ExitCode(3)
+        var expectations = Expectations()
+        if let expect {
+            guard let text = try? String(contentsOfFile: expect, encoding: .utf8) else {
+                throw ValidationError("Cannot read --expect file '\(expect)'.")
             }
-            results.append(result)
-            print("\(result.verdict.label.padding(toLength: 5, withPad: " ", startingAt: 0)) \(role)  \(result.id)")
+            do {
+                expectations = try Expectations(parsing: text)
+            } catch {
+                throw ValidationError("\(expect): \(error)")
+            }
+        }
+        let limits = AdapterLimits(stepTimeout: .milliseconds(Int64(stepTimeout * 1000)))
+        let make = UncheckedSendable(transport)
+        let (results, startFailure, identity) = ConformanceRunner.runAll(cases, jobs: jobs) {
+            ConformanceRunner(role: role, limits: limits, transport: make.value, oracle: { SANResponderOracle() })
+        }
+        // Exit 3 when the IUT never got through a handshake: no case could really run.
+        if let failure = startFailure, identity == nil {
+            FileHandle.standardError.write(Data("vigil: the IUT could not be started: \(failure)\n".utf8))
+            if !failure.stderrTail.isEmpty { FileHandle.standardError.write(Data("IUT stderr:\n\(failure.stderrTail)\n".utf8)) }
+            throw ExitCode(3)
+        }
+        let iutName = iutCommand ?? iut
+        let report = RunReport(kitVersion: Vigil.version, iut: "\(iutName) (\(identity?.name ?? "?"))", seed: 0, results: results,
+                               expectations: expectations)
+        for (result, c) in zip(results, report.cases) {
+            print("\(c.outcome.padding(toLength: 5, withPad: " ", startingAt: 0)) \(role)  \(result.id)")
             if let d = result.verdict.divergence {
-                failures += 1
                 print("      \(d.rule): \(d.statement)")
                 if !d.citation.isEmpty { print("      where: \(d.citation)") }
                 print("      at line \(d.step), \(d.time): expected \(d.expected)")
                 print("      observed \(d.observed)")
+                if let note = c.note { print("      \(note)") }
             }
             if verbose || result.verdict.isFailure {
                 for line in result.transcript.text.split(separator: "\n") { print("      | \(line)") }
             }
         }
-        let passed = results.filter { $0.verdict == .pass }.count
-        let na = results.filter { if case .notApplicable = $0.verdict { return true } else { return false } }.count
-        print("\(passed) passed, \(failures) failed" + (na > 0 ? ", \(na) not applicable" : "") + " (\(role), IUT \(runner.identity?.name ?? "?"))")
-        if failures > 0 { throw ExitCode(1) }
+        try writeReports(report, results: results)
+        let xfail = report.cases.filter { $0.outcome == "xfail" }.count
+        let na = report.cases.filter { $0.outcome == "n/a" }.count
+        print("\(report.passed) passed, \(report.failed) failed" + (xfail > 0 ? ", \(xfail) known deviations" : "")
+              + (na > 0 ? ", \(na) not applicable" : "") + " (\(role), IUT \(identity?.name ?? "?")); reports in \(out)/")
+        for unused in report.unusedExpectations { print("note: expectation matched no failure: \(unused)") }
+        if report.failed > 0 { throw ExitCode(1) }
+    }
+
+    private func writeReports(_ report: RunReport, results: [CaseResult]) throws {
+        let fm = FileManager.default
+        do {
+            try fm.createDirectory(atPath: out, withIntermediateDirectories: true)
+            try report.junit().write(toFile: (out as NSString).appendingPathComponent("junit.xml"), atomically: true, encoding: .utf8)
+            try report.json().write(toFile: (out as NSString).appendingPathComponent("report.json"), atomically: true, encoding: .utf8)
+            try report.markdown().write(toFile: (out as NSString).appendingPathComponent("summary.md"), atomically: true, encoding: .utf8)
+            for r in results where r.verdict.isFailure {
+                let dir = (out as NSString).appendingPathComponent("repros/\(r.role)")
+                try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+                try r.transcript.text.write(toFile: (dir as NSString).appendingPathComponent("\(r.id).vgl"), atomically: true, encoding: .utf8)
+            }
+            if let junit { try report.junit().write(toFile: junit, atomically: true, encoding: .utf8) }
+            if let json { try report.json().write(toFile: json, atomically: true, encoding: .utf8) }
+        } catch {
+            throw ValidationError("Cannot write the reports: \(error.localizedDescription)")
+        }
     }
 
     /// refnode next to the running vigil.
@@ -108,4 +158,11 @@ struct CheckCommand: ParsableCommand {
         let me = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
         return me.deletingLastPathComponent().appendingPathComponent("refnode").path
     }
+}
+
+/// Carries a closure the compiler cannot prove Sendable into concurrent jobs; each job calls it to make
+/// its own transport, and the transports share nothing.
+struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }
