@@ -28,17 +28,10 @@ struct CheckCommand: ParsableCommand {
     @Option(name: .long, help: "The role to check (san-responder).")
     var role: String = Role.sanResponder.rawValue
 
-    @Option(name: .long, help: "builtin, builtin:MUTANT, or model.")
-    var iut: String = "builtin"
-
-    @Option(name: .customLong("iut-cmd"), help: "A command line that starts an external IUT.")
-    var iutCommand: String?
+    @OptionGroup var target: IUTOptions
 
     @Option(name: .long, help: "Only cases whose id or rule ids contain this text.")
     var filter: String?
-
-    @Option(name: .long, help: "Seconds the IUT has to answer each stimulus.")
-    var stepTimeout: Double = 2
 
     @Flag(name: .long, help: "Print every case's transcript, not only the failing ones'.")
     var verbose = false
@@ -63,25 +56,13 @@ struct CheckCommand: ParsableCommand {
             throw ValidationError("Unknown role '\(role)'. Roles: \(Role.allCases.map(\.rawValue).joined(separator: ", ")).")
         }
         guard r == .sanResponder else { throw ValidationError("The \(role) suite is not available yet; san-responder is.") }
-        guard iutCommand == nil || iut == "builtin" else { throw ValidationError("Give --iut or --iut-cmd, not both.") }
-        guard stepTimeout > 0, stepTimeout <= 600 else { throw ValidationError("--step-timeout must be above 0 and at most 600 seconds.") }
         guard (1...64).contains(jobs) else { throw ValidationError("--jobs must be 1-64.") }
     }
 
     func run() throws {
         let role = Role(rawValue: self.role)!
-        let transport: () -> any FrameTransport
-        if let iutCommand {
-            transport = { StdioTransport(shellCommand: iutCommand) }
-        } else if iut == "model" {
-            transport = { InProcessTransport { ModelSANResponderIUT() } }
-        } else if iut == "builtin" || iut.hasPrefix("builtin:") {
-            let refnode = Self.builtinPath()
-            let mutant = iut.hasPrefix("builtin:") ? String(iut.dropFirst("builtin:".count)) : nil
-            transport = { StdioTransport(argv: [refnode] + (mutant.map { ["--mutant", $0] } ?? [])) }
-        } else {
-            throw ValidationError("--iut takes builtin, builtin:MUTANT or model; use --iut-cmd for a command line.")
-        }
+        let transport = target.transport(for: role)
+        let makeOracle = try oracle(for: role)
         var cases = SANResponderSuite.cases
         if let filter {
             cases = cases.filter { ($0[header: "case"] ?? "").contains(filter) || ($0[header: "rules"] ?? "").contains(filter) }
@@ -98,10 +79,11 @@ struct CheckCommand: ParsableCommand {
                 throw ValidationError("\(expect): \(error)")
             }
         }
-        let limits = AdapterLimits(stepTimeout: .milliseconds(Int64(stepTimeout * 1000)))
+        let limits = target.limits
+        let oracleMaker = UncheckedSendable(makeOracle)
         let make = UncheckedSendable(transport)
         let (results, startFailure, identity) = ConformanceRunner.runAll(cases, jobs: jobs) {
-            ConformanceRunner(role: role, limits: limits, transport: make.value, oracle: { SANResponderOracle() })
+            ConformanceRunner(role: role, limits: limits, transport: make.value, oracle: oracleMaker.value)
         }
         // Exit 3 when the IUT never got through a handshake: no case could really run.
         if let failure = startFailure, identity == nil {
@@ -109,7 +91,7 @@ struct CheckCommand: ParsableCommand {
             if !failure.stderrTail.isEmpty { FileHandle.standardError.write(Data("IUT stderr:\n\(failure.stderrTail)\n".utf8)) }
             throw ExitCode(3)
         }
-        let iutName = iutCommand ?? iut
+        let iutName = target.label
         let report = RunReport(kitVersion: Vigil.version, iut: "\(iutName) (\(identity?.name ?? "?"))", seed: 0, results: results,
                                expectations: expectations)
         for (result, c) in zip(results, report.cases) {
@@ -153,11 +135,6 @@ struct CheckCommand: ParsableCommand {
         }
     }
 
-    /// refnode next to the running vigil.
-    static func builtinPath() -> String {
-        let me = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        return me.deletingLastPathComponent().appendingPathComponent("refnode").path
-    }
 }
 
 /// Carries a closure the compiler cannot prove Sendable into concurrent jobs; each job calls it to make

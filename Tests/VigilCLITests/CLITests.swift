@@ -44,19 +44,19 @@ import Testing
 
     @Test func unknownRuleIdSaysSoAndSuggests() throws {
         let r = try Self.vigil("rules", "--id", "DUP-ACK")
-        #expect(r.status == 64)
+        #expect(r.status == 2)
         #expect(r.stderr.contains("No rule has the id 'DUP-ACK'") && r.stderr.contains("SAN-RSP-DUP-ACK"))
     }
 
     @Test func badCombinationsAreRefusedWithAReason() throws {
         let both = try Self.vigil("rules", "--json", "--markdown")
-        #expect(both.status == 64 && both.stderr.contains("Choose one of --json and --markdown"))
+        #expect(both.status == 2 && both.stderr.contains("Choose one of --json and --markdown"))
         let noProtocol = try Self.vigil("rules", "--markdown")
-        #expect(noProtocol.status == 64 && noProtocol.stderr.contains("--protocol"))
+        #expect(noProtocol.status == 2 && noProtocol.stderr.contains("--protocol"))
         let badScenario = try Self.vigil("simulate", "fig7")
-        #expect(badScenario.status == 64 && badScenario.stderr.contains("Unknown scenario 'fig7'") && badScenario.stderr.contains("fig6"))
+        #expect(badScenario.status == 2 && badScenario.stderr.contains("Unknown scenario 'fig7'") && badScenario.stderr.contains("fig6"))
         let badProtocol = try Self.vigil("rules", "--protocol", "tcp")
-        #expect(badProtocol.status == 64 && badProtocol.stderr.contains("tcp"))
+        #expect(badProtocol.status == 2 && badProtocol.stderr.contains("tcp"))
     }
 
     @Test func simulateFigure8PrintsTheLadderAndNoDivergence() throws {
@@ -77,7 +77,7 @@ import Testing
         #expect(failover.status == 0)
         #expect(failover.stdout.contains("simulated s per wall s") && failover.stdout.contains("schedules per wall s"))
         let unknown = try Self.vigil("bench", "tcp")
-        #expect(unknown.status == 64 && unknown.stderr.contains("Known: san, failover"))
+        #expect(unknown.status == 2 && unknown.stderr.contains("Known: san, failover"))
     }
 
     @Test func exploreFindsABrokenVariantAndExitsOne() throws {
@@ -86,7 +86,7 @@ import Testing
         #expect(r.status == 1, "\(r.stdout)")
         #expect(r.stdout.contains("FO-"))
         let bad = try Self.vigil("explore", "--variant", "nope")
-        #expect(bad.status == 64 && bad.stderr.contains("Unknown variant 'nope'"))
+        #expect(bad.status == 2 && bad.stderr.contains("Unknown variant 'nope'"))
     }
 
     @Test(arguments: [["--help"], ["rules", "--help"], ["simulate", "--help"], ["explore", "--help"], ["bench", "--help"]])

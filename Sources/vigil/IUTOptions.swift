@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import VigilAdapters
+import VigilConformance
+import VigilCore
+
+/// How to reach the implementation under test; shared by check and replay.
+struct IUTOptions: ParsableArguments {
+    @Option(name: .long, help: "builtin (the bundled refnode), builtin:MUTANT, or model (the kit's Swift model, in-process).")
+    var iut: String = "builtin"
+
+    @Option(name: .customLong("iut-cmd"), help: "A command line that starts an external IUT speaking specs/adapter.md.")
+    var iutCommand: String?
+
+    @Option(name: .long, help: "Seconds the IUT has to answer each stimulus.")
+    var stepTimeout: Double = 2
+
+    func validate() throws {
+        guard iutCommand == nil || iut == "builtin" else { throw ValidationError("Give --iut or --iut-cmd, not both.") }
+        guard stepTimeout > 0, stepTimeout <= 600 else { throw ValidationError("--step-timeout must be above 0 and at most 600 seconds.") }
+        guard iutCommand != nil || iut == "model" || iut == "builtin" || iut.hasPrefix("builtin:") else {
+            throw ValidationError("--iut takes builtin, builtin:MUTANT or model; use --iut-cmd for a command line.")
+        }
+    }
+
+    var limits: AdapterLimits { AdapterLimits(stepTimeout: .milliseconds(Int64(stepTimeout * 1000))) }
+
+    var label: String { iutCommand ?? iut }
+
+    func transport(for role: Role) -> () -> any FrameTransport {
+        if let iutCommand { return { StdioTransport(shellCommand: iutCommand) } }
+        if iut == "model" { return { InProcessTransport { ModelSANResponderIUT() } } }
+        let refnode = Self.builtinPath()
+        let mutant = iut.hasPrefix("builtin:") ? String(iut.dropFirst("builtin:".count)) : nil
+        return { StdioTransport(argv: [refnode] + (mutant.map { ["--mutant", $0] } ?? [])) }
+    }
+
+    /// refnode next to the running vigil.
+    static func builtinPath() -> String {
+        let me = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        return me.deletingLastPathComponent().appendingPathComponent("refnode").path
+    }
+}
+
+/// The oracle for a role (the suites available so far).
+func oracle(for role: Role) throws -> () -> any RoleOracle {
+    switch role {
+    case .sanResponder: return { SANResponderOracle() }
+    default: throw ValidationError("The \(role) oracle is not available yet; san-responder is.")
+    }
+}
