@@ -12,18 +12,72 @@ public struct CaseError: Error, Hashable, Sendable, CustomStringConvertible {
     public var description: String { "line \(line): \(message)" }
 }
 
-/// The model of one role, as the runner uses it: it turns script lines into stimuli, and checks each
-/// reaction of the IUT the moment it arrives. One oracle per role; the runner knows no protocol.
+/// The model of one role, as the runner uses it: it drives a case's stimuli into the IUT and checks each
+/// reaction the moment it arrives. One oracle per role; the runner knows no protocol.
 public protocol RoleOracle {
     var role: Role { get }
     /// The options of HELLO for this role.
     var helloOptions: [AdapterOption] { get }
+    /// Runs one case (the IUT has just been reset) and returns its verdict. Adapter failures propagate.
+    mutating func drive(_ script: Script, _ io: inout CaseIO) throws(AdapterFailure) -> Verdict
+}
+
+/// A role whose cases are plain sequences of stimuli, each checked on its own: every line becomes one frame,
+/// its reaction is checked, and nothing happens between lines.
+public protocol StepwiseOracle: RoleOracle {
     /// The frame a stimulus line stands for.
     func frame(for line: Script.Line) throws(CaseError) -> KitFrame
     /// Feeds the stimulus to the model and checks the IUT's reaction; nil when the reaction is allowed.
     mutating func check(_ line: Script.Line, frame: KitFrame, reaction: Reaction) -> Divergence?
     /// The reaction as observation lines, for the transcript.
     func observations(_ reaction: Reaction, at time: VirtualTime) -> [Script.Line]
+}
+
+extension StepwiseOracle {
+    public mutating func drive(_ script: Script, _ io: inout CaseIO) throws(AdapterFailure) -> Verdict {
+        for line in script.lines where line.direction == .stimulus {
+            let frame: KitFrame
+            do {
+                frame = try self.frame(for: line)
+            } catch {
+                return .error(CaseIO.scriptError(error))
+            }
+            let reaction = try io.stimulate(frame, line: line)
+            io.transcript.lines += observations(reaction, at: line.time)
+            if let why = reaction.refusal { return .notApplicable("the IUT refused line \(line.lineNumber): \(why)") }
+            if let d = check(line, frame: frame, reaction: reaction) { return .fail(d) }
+        }
+        return .pass
+    }
+}
+
+/// What an oracle drives a case through: the session, and the transcript it writes as it goes.
+public struct CaseIO {
+    public let session: AdapterSession
+    public var transcript: Script
+    /// The line whose stimulus is being answered (for adapter failures).
+    public private(set) var currentLine: Script.Line?
+
+    /// Sends a stimulus on behalf of `line` (recorded in the transcript with `argument`) and returns the reaction.
+    public mutating func stimulate(_ frame: KitFrame, line: Script.Line, verb: String? = nil, argument: String? = nil) throws(AdapterFailure) -> Reaction {
+        currentLine = line
+        transcript.lines.append(Script.Line(time: line.time, direction: .stimulus, verb: verb ?? line.verb, argument: argument ?? line.argument,
+                                            comment: line.comment))
+        return try session.stimulate(frame)
+    }
+
+    static func scriptError(_ error: CaseError) -> Divergence {
+        Divergence(rule: "SCRIPT", citation: "specs/script.md", statement: "A case script is well formed.", step: error.line, time: .zero,
+                   expected: "a valid stimulus", observed: error.message)
+    }
+}
+
+extension Reaction {
+    /// The IUT's ERROR, when it refused the stimulus.
+    public var refusal: String? {
+        for f in frames { if case .error(let why) = f { return why } }
+        return nil
+    }
 }
 
 /// Splits "key=value" tokens.

@@ -75,33 +75,17 @@ public final class ConformanceRunner {
             closeSession()
             return result(adapterVerdict(error, line: nil))
         }
-        for line in script.lines where line.direction == .stimulus {
-            let frame: KitFrame
-            do {
-                frame = try oracle.frame(for: line)
-            } catch {
-                return result(.error(Divergence(rule: "SCRIPT", citation: "specs/script.md", statement: "A case script is well formed.",
-                                                step: line.lineNumber, time: line.time, expected: "a valid stimulus", observed: error.message)))
-            }
-            transcript.lines.append(Script.Line(time: line.time, direction: .stimulus, verb: line.verb, argument: line.argument,
-                                                comment: line.comment))
-            let reaction: Reaction
-            do {
-                reaction = try session.stimulate(frame)
-            } catch {
-                closeSession()
-                return result(adapterVerdict(error, line: line))
-            }
-            transcript.lines += oracle.observations(reaction, at: line.time)
-            if let refusal = reaction.frames.first(where: { if case .error = $0 { return true } else { return false } }),
-                case .error(let why) = refusal {
-                return result(.notApplicable("the IUT refused line \(line.lineNumber): \(why)"))
-            }
-            if let d = oracle.check(line, frame: frame, reaction: reaction) {
-                return result(.fail(d))
-            }
+        var io = CaseIO(session: session, transcript: transcript)
+        let verdict: Verdict
+        do {
+            verdict = try oracle.drive(script, &io)
+        } catch {
+            transcript = io.transcript
+            closeSession()
+            return result(adapterVerdict(error, line: io.currentLine))
         }
-        return result(.pass)
+        transcript = io.transcript
+        return result(verdict)
     }
 
     public func closeSession() {

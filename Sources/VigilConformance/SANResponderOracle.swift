@@ -4,7 +4,7 @@ import VigilSAN
 
 /// The san-responder role: the kit plays the requestor node and the fabric; the SANResponder model says
 /// what the IUT must answer to each packet and command.
-public struct SANResponderOracle: RoleOracle {
+public struct SANResponderOracle: StepwiseOracle {
     public let role = Role.sanResponder
     public private(set) var model: SANResponder
 
