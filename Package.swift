@@ -26,7 +26,7 @@ let package = Package(
         // The wire adapter protocol (specs/adapter.md): frames, and the ways to reach an IUT.
         .target(name: "VigilAdapters", dependencies: ["VigilCore"]),
         // The conformance runner: role oracles built on the models, suites, reports.
-        .target(name: "VigilConformance", dependencies: ["VigilCore", "VigilSAN", "VigilFailover", "VigilAdapters"]),
+        .target(name: "VigilConformance", dependencies: ["VigilCore", "VigilSAN", "VigilFailover", "VigilAdapters", "RefNodeCore"]),
         // The sample implementation under test, in C, sharing no code with the Swift models: its protocol
         // core (a library with a function-call interface) and a stdio/UDP front end speaking specs/adapter.md.
         .target(name: "RefNodeCore"),
@@ -53,10 +53,16 @@ let package = Package(
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ]
         ),
-        .testTarget(name: "VigilCLITests", dependencies: ["vigil", "refnode", "VigilCore", "VigilSAN", "VigilFailover"]),
+        .testTarget(
+            name: "VigilCLITests", dependencies: ["vigil", "refnode", "VigilCore", "VigilSAN", "VigilFailover"],
+            exclude: ["golden"]
+        ),
         .testTarget(name: "RefNodeTests", dependencies: ["RefNodeCore"]),
         .testTarget(name: "VigilAdaptersTests", dependencies: ["VigilAdapters", "VigilCore"]),
-        .testTarget(name: "VigilConformanceTests", dependencies: ["VigilConformance", "VigilAdapters", "VigilSAN", "VigilCore"]),
+        .testTarget(
+            name: "VigilConformanceTests", dependencies: ["VigilConformance", "VigilAdapters", "VigilSAN", "VigilCore", "refnode"],
+            exclude: ["Fixtures"]
+        ),
     ],
     swiftLanguageModes: [.v6],
     cLanguageStandard: .c11

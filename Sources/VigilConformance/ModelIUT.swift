@@ -53,3 +53,54 @@ public final class ModelSANResponderIUT: InProcessIUT {
         return SANNodeConfig(ports: [a, b], fabrics: [v[16] & 1 != 0, v[16] & 2 != 0], peerPorts: [c, d])
     }
 }
+
+/// The SAN requestor model itself, speaking the adapter protocol in-process: it sends its own proposals
+/// (the reference requestor's choices). For the kit's own tests and as a conformant peer.
+public final class ModelSANRequestorIUT: InProcessIUT {
+    private var model = SANRequestor()
+    private let distort: (KitFrame, [IUTFrame]) -> [IUTFrame]
+
+    public init(distort: @escaping (KitFrame, [IUTFrame]) -> [IUTFrame] = { $1 }) { self.distort = distort }
+
+    public func handle(_ frame: KitFrame) -> [IUTFrame] {
+        var out: [IUTFrame] = []
+        switch frame {
+        case .hello:
+            return [.helloAck(version: AdapterProtocol.version, roles: Role.sanRequestor.bit, clocks: 1, name: "vigil-model", options: [])]
+        case .reset:
+            model = SANRequestor(config: model.config, timers: model.timers)
+            return [.ready]
+        case .bye:
+            return []
+        case .command(.createVI(let vi)):
+            _ = model.step(.createVI(vi))
+        case .command(.post(let vi, _, let op, let flags, let address, let length, let imm, let data)):
+            let ordered = flags & 1 != 0, mode: Descriptor.Mode = flags & 2 != 0 ? .ndaa : .ndal
+            let d: Descriptor
+            switch op {
+            case 0: d = .send(data, immediate: flags & 4 != 0 ? imm : nil, mode: mode)
+            case 1: d = .rdmaWrite(data, to: address, ordered: ordered, mode: mode)
+            default: d = .rdmaRead(Int(length), at: address, ordered: ordered, mode: mode)
+            }
+            out += events(model.step(.post(vi: vi, d)))
+        case .packet(let port, let bytes):
+            out += events(model.step(.packet(bytes, port: port)))
+        case .time(let t):
+            out += events(model.step(.advance(to: t)))
+        case .command, .diskResult:
+            out.append(.error("not a san-requestor stimulus"))
+        }
+        while let (bytes, port) = model.proposal() {
+            _ = model.step(.transmit(bytes, port: port))
+            out.append(.packet(port: port, bytes: bytes))
+        }
+        return distort(frame, out) + [.idle(next: model.nextDeadline(), datagrams: 0)]
+    }
+
+    private func events(_ step: SANStep) -> [IUTFrame] {
+        step.outputs.compactMap { o in
+            guard case .completion(let vi, let d, let status, let data) = o else { return nil }
+            return .event(.completion(vi: vi, descriptor: UInt32(d), status: status.adapterCode, data: data))
+        }
+    }
+}

@@ -90,16 +90,20 @@ public struct SANResponderOracle: StepwiseOracle {
         for f in reaction.frames {
             switch f {
             case .packet(let port, let bytes):
-                while let e = pending.first, e.optional, !(e.port == port && e.packet.encode() == bytes) { pending = pending.dropFirst() }
-                if let e = pending.first, e.port == port, e.packet.encode() == bytes {
-                    pending = pending.dropFirst()
+                var rest = pending
+                while let e = rest.first, e.optional, !(e.port == port && e.packet.encode() == bytes) { rest = rest.dropFirst() }
+                if let e = rest.first, e.port == port, e.packet.encode() == bytes {
+                    pending = rest.dropFirst()
                     continue
                 }
                 let observed = "port=\(port) " + SANWirePacket(bytes: bytes).notation
-                guard let e = pending.first, let o = try? SANPacket.decode(bytes) else {
-                    return diverge(rule, describe(Array(pending)), observed)
+                // Diagnose against the answer that was due, optional or not: a NACK with the wrong sequence
+                // number is a wrong NACK, not an extra packet.
+                let due = pending
+                guard let e = due.first, let o = try? SANPacket.decode(bytes) else {
+                    return diverge(rule, describe(Array(due)), observed)
                 }
-                return diverge(Self.diagnose(expected: e.packet, observed: o, decisive: rule), describe(Array(pending)), observed)
+                return diverge(Self.diagnose(expected: e.packet, observed: o, decisive: rule), describe(Array(due)), observed)
             case .event(let event):
                 switch event {
                 case .deliver:

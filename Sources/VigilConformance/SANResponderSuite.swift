@@ -181,16 +181,19 @@ public enum SANResponderSuite {
         b.send(0)
         out.append(b.script)
 
-        b = Builder("rsp-reqinpath", "Requests from strangers and over a path marked bad are ignored; path-good restores it",
+        b = Builder("rsp-reqinpath", "Requests from strangers and over a path marked bad are ignored, on every VI; path-good restores it",
                     rules: [.rspReqInPath, .rspPathBad, .rspPathGood, .pathFour])
         b.createVI()
+        b.createVI(2)
         b.send(0, edit: { $0.source = SNID(0x777)! }, "not a port of the peer node")
         b.send(0)
         b.supervisory(.pathBad, path: PathID(requestorPort: 1, responderPort: 0), "over path 00, about path 10")
         b.send(1, from: 1, to: 0, "over the bad path: ignored")
+        b.send(0, vi: 2, from: 1, to: 0, "VI 2 over the bad path: ignored too")
         b.send(1, from: 0, to: 1, "over path 01: taken")
         b.supervisory(.pathGood, path: PathID(requestorPort: 1, responderPort: 0), from: 0, to: 1)
         b.send(2, from: 1, to: 0, "path 10 is good again")
+        b.send(0, vi: 2, from: 1, to: 0, "for VI 2 as well")
         out.append(b.script)
 
         b = Builder("rsp-barrier-location", "The barrier location is agreed; barriers on it work even over a bad path",

@@ -277,3 +277,8 @@ private func hexValue(_ c: UInt8) -> UInt8? {
     default: return nil
     }
 }
+
+extension SANWirePacket {
+    /// Hex digits in pairs to bytes, nil when malformed.
+    public static func parseHexData(_ s: String) -> [UInt8]? { parseHex(s) }
+}

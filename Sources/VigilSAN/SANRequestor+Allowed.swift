@@ -88,7 +88,17 @@ extension SANRequestor {
     /// paths with adaptive routing, TSNs counting up per port, barrier numbers made of the requestor's SNID
     /// and a counter (US 6,545,981 summary: "based on the requestor ID and an incrementing component").
     public func proposal() -> (bytes: [UInt8], port: UInt8)? {
-        guard let first = allowances().first, let firstGood = goodPaths.first else { return nil }
+        guard let first = allowances().first else { return nil }
+        if first == .barrierLocation {
+            // The location may be agreed over a suspect path when no good one is left.
+            guard let via = goodPaths.first ?? PathID.allCases.first(where: { paths[$0.index] == .suspect }) else { return nil }
+            let (vi, address) = proposedBarrierLocation
+            let tsn = freeTSN(port: via.requestorPort)
+            let packet = config.packet(fromPort: via.requestorPort, toPeerPort: via.responderPort, acb: .lane(0), tsn: tsn,
+                                       body: .supervisory(Supervisory(op: .barrierLocation, vi: vi, address: address)))
+            return (packet.encode(), via.requestorPort)
+        }
+        guard let firstGood = goodPaths.first else { return nil }
         func out(_ path: PathID, _ acb: AdaptiveControl, _ body: PacketBody) -> (bytes: [UInt8], port: UInt8) {
             let tsn = freeTSN(port: path.requestorPort)
             let packet = config.packet(fromPort: path.requestorPort, toPeerPort: path.responderPort, acb: acb, tsn: tsn, body: body)
@@ -96,8 +106,7 @@ extension SANRequestor {
         }
         switch first {
         case .barrierLocation:
-            let (vi, address) = proposedBarrierLocation
-            return out(firstGood, .lane(0), .supervisory(Supervisory(op: .barrierLocation, vi: vi, address: address)))
+            return nil
         case .barrierWrite(let route, _):
             guard let location = barrierLocation else { return nil }
             var counter = nextBarrierCounter
@@ -170,5 +179,22 @@ extension SANRequestor {
         for (index, t) in nextProbe where paths[index] == .bad { times.append(t) }
         for p in pending.values { times.append(p.sentAt + timers.responseTimeout) }
         return times.filter { $0 > now }.min()
+    }
+}
+
+extension SANRequestor {
+    /// The rule that requires the next thing the model would send, nil when nothing is required now. A node
+    /// that stays silent while this is non-nil has missed a required output.
+    public func requiredRule() -> SANRule? {
+        guard let first = allowances().first else { return nil }
+        switch first {
+        case .barrierLocation: return .reqBarrierForm
+        case .barrierWrite(_, let probe): return probe ? .reqReprobe : .reqBarrierAfterTimeout
+        case .barrierRead: return .reqBarrierForm
+        case .pathBad: return .reqNotifyBeforeRetry
+        case .pathGood: return .reqReprobe
+        case .resend: return .reqRetransmitEarliest
+        case .launch: return .reqPacketize
+        }
     }
 }

@@ -361,9 +361,9 @@ extension SANRequestor {
             var barrier: Barrier
             if let existing = barriers[route], existing.phase == .needed {
                 barrier = existing
-            } else if paths[path.index] == .bad, now >= nextProbe[path.index, default: .zero],
-                !barriers.contains(where: { $0.key.path == path && $0.value.isInFlight })
-            {
+            } else if paths[path.index] == .bad, !barriers.contains(where: { $0.key.path == path && $0.value.isInFlight }) {
+                // "Periodically" (claim 1) sets no exact period: a probe is allowed any time the path is bad,
+                // and required by the probe interval (SAN-TIMEOUT-VALUES).
                 barrier = Barrier(phase: .needed, probe: true)
             } else if let id = vis.keys.sorted().first(where: { vis[$0]!.isAfterNack && vis[$0]!.routes.contains(route) }) {
                 // After a sequence-error NACK the requestor may barrier before resending.
@@ -405,8 +405,9 @@ extension SANRequestor {
         let rule: SANRule
         switch m.op {
         case .barrierLocation:
-            guard paths[path.index] == .good else {
-                return diverge(.reqNoBadPath, observed, "supervisory messages travel over a good path; \(path) is \(paths[path.index].rawValue)")
+            // "This is done by any path possible": the location may be agreed over the very path under test.
+            guard paths[path.index] == .good || paths[path.index] == .suspect else {
+                return diverge(.reqNoBadPath, observed, "supervisory messages travel over a usable path; \(path) is \(paths[path.index].rawValue)")
             }
             rule = .rspBarrierLocation
         case .pathBad:
@@ -670,7 +671,7 @@ extension SANRequestor {
             case .barriers(let routes):
                 // A route is settled by its barrier, or when its path failed some other way, or when no
                 // barrier can be run at all (no location agreed and no good path left to agree it on).
-                let hopeless = barrierLocation == nil && goodPaths.isEmpty
+                let hopeless = barrierLocation == nil && !paths.contains(where: { $0 == .good || $0 == .suspect })
                 let (barrierTable, pathTable) = (barriers, paths)
                 let failed = { (r: Route) in
                     barrierTable[r]?.phase == .failed || pathTable[r.path.index] == .failed

@@ -18,14 +18,14 @@ struct CheckCommand: ParsableCommand {
             --iut model              the kit's own Swift model, in-process (a self-check)
             --iut-cmd 'CMD ARGS'     any implementation: a command line speaking the adapter protocol
 
-            Roles available now: san-responder. (san-requestor and failover-node suites are being built.)
+            Roles available now: san-responder, san-requestor. (The failover-node suite is being built.)
 
             Exit status: 0 conformant; 1 at least one divergence; 2 usage or input error; 3 the IUT \
             could not be started or failed the handshake.
             """
     )
 
-    @Option(name: .long, help: "The role to check (san-responder).")
+    @Option(name: .long, help: "The role to check (san-responder, san-requestor).")
     var role: String = Role.sanResponder.rawValue
 
     @OptionGroup var target: IUTOptions
@@ -55,7 +55,9 @@ struct CheckCommand: ParsableCommand {
         guard let r = Role(rawValue: role) else {
             throw ValidationError("Unknown role '\(role)'. Roles: \(Role.allCases.map(\.rawValue).joined(separator: ", ")).")
         }
-        guard r == .sanResponder else { throw ValidationError("The \(role) suite is not available yet; san-responder is.") }
+        guard Suites.roles.contains(r) else {
+            throw ValidationError("The \(role) suite is not available yet; available: \(Suites.roles.map(\.rawValue).joined(separator: ", ")).")
+        }
         guard (1...64).contains(jobs) else { throw ValidationError("--jobs must be 1-64.") }
     }
 
@@ -63,7 +65,7 @@ struct CheckCommand: ParsableCommand {
         let role = Role(rawValue: self.role)!
         let transport = target.transport(for: role)
         let makeOracle = try oracle(for: role)
-        var cases = SANResponderSuite.cases
+        var cases = Suites.cases(for: role)
         if let filter {
             cases = cases.filter { ($0[header: "case"] ?? "").contains(filter) || ($0[header: "rules"] ?? "").contains(filter) }
             if cases.isEmpty { throw ValidationError("No case matches --filter '\(filter)'.") }

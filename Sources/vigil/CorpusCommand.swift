@@ -21,18 +21,17 @@ struct CorpusCommand: ParsableCommand {
     var corpus = "corpus"
 
     func run() throws {
-        let folder = (corpus as NSString).appendingPathComponent("conformance/san-responder")
-        let cases = SANResponderSuite.cases
-        if write {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            for script in cases {
-                let path = (folder as NSString).appendingPathComponent(SANResponderSuite.fileName(script))
-                try script.text.write(toFile: path, atomically: true, encoding: .utf8)
-            }
-            print("wrote \(cases.count) san-responder cases to \(folder)")
-        } else {
-            for script in cases {
-                print("san-responder  \(script[header: "case"] ?? "?")  \(script[header: "rules"] ?? "")")
+        for role in Suites.roles {
+            let folder = (corpus as NSString).appendingPathComponent("conformance/\(role)")
+            let cases = Suites.cases(for: role)
+            if write {
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                for script in cases {
+                    try script.text.write(toFile: (folder as NSString).appendingPathComponent(Suites.fileName(script)), atomically: true, encoding: .utf8)
+                }
+                print("wrote \(cases.count) \(role) cases to \(folder)")
+            } else {
+                for script in cases { print("\(role)  \(script[header: "case"] ?? "?")  \(script[header: "rules"] ?? "")") }
             }
         }
     }

@@ -6,7 +6,7 @@ import VigilCore
 
 /// How to reach the implementation under test; shared by check and replay.
 struct IUTOptions: ParsableArguments {
-    @Option(name: .long, help: "builtin (the bundled refnode), builtin:MUTANT, or model (the kit's Swift model, in-process).")
+    @Option(name: .long, help: "builtin (the bundled refnode), builtin:MUTANT, linked[:MUTANT] (refnode's C core in-process), or model (the kit's Swift model, in-process).")
     var iut: String = "builtin"
 
     @Option(name: .customLong("iut-cmd"), help: "A command line that starts an external IUT speaking specs/adapter.md.")
@@ -18,8 +18,14 @@ struct IUTOptions: ParsableArguments {
     func validate() throws {
         guard iutCommand == nil || iut == "builtin" else { throw ValidationError("Give --iut or --iut-cmd, not both.") }
         guard stepTimeout > 0, stepTimeout <= 600 else { throw ValidationError("--step-timeout must be above 0 and at most 600 seconds.") }
-        guard iutCommand != nil || iut == "model" || iut == "builtin" || iut.hasPrefix("builtin:") else {
-            throw ValidationError("--iut takes builtin, builtin:MUTANT or model; use --iut-cmd for a command line.")
+        guard iutCommand != nil || iut == "model" || iut == "builtin" || iut.hasPrefix("builtin:") || iut == "linked" || iut.hasPrefix("linked:") else {
+            throw ValidationError("--iut takes builtin, builtin:MUTANT, linked, linked:MUTANT or model; use --iut-cmd for a command line.")
+        }
+        for prefix in ["builtin:", "linked:"] where iut.hasPrefix(prefix) {
+            let name = String(iut.dropFirst(prefix.count))
+            guard LinkedRefNodeIUT.mutants.contains(where: { $0.name == name }) else {
+                throw ValidationError("refnode has no mutant '\(name)'; `vigil mutants` lists them.")
+            }
         }
     }
 
@@ -29,7 +35,11 @@ struct IUTOptions: ParsableArguments {
 
     func transport(for role: Role) -> () -> any FrameTransport {
         if let iutCommand { return { StdioTransport(shellCommand: iutCommand) } }
-        if iut == "model" { return { InProcessTransport { ModelSANResponderIUT() } } }
+        if iut == "model", let make = Suites.model(for: role) { return { InProcessTransport(make) } }
+        if iut == "linked" || iut.hasPrefix("linked:") {
+            let mutant = iut.hasPrefix("linked:") ? String(iut.dropFirst("linked:".count)) : nil
+            return { InProcessTransport { LinkedRefNodeIUT(mutant: mutant)! } }
+        }
         let refnode = Self.builtinPath()
         let mutant = iut.hasPrefix("builtin:") ? String(iut.dropFirst("builtin:".count)) : nil
         return { StdioTransport(argv: [refnode] + (mutant.map { ["--mutant", $0] } ?? [])) }
@@ -42,10 +52,10 @@ struct IUTOptions: ParsableArguments {
     }
 }
 
-/// The oracle for a role (the suites available so far).
+/// The oracle for a role, or a usage error when its suite is not built yet.
 func oracle(for role: Role) throws -> () -> any RoleOracle {
-    switch role {
-    case .sanResponder: return { SANResponderOracle() }
-    default: throw ValidationError("The \(role) oracle is not available yet; san-responder is.")
+    guard let make = Suites.oracle(for: role) else {
+        throw ValidationError("The \(role) oracle is not available yet; available: \(Suites.roles.map(\.rawValue).joined(separator: ", ")).")
     }
+    return make
 }

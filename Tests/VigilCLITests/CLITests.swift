@@ -127,3 +127,43 @@ import Testing
                       stderr: String(decoding: e.withLock { $0 }, as: UTF8.self))
     }
 }
+
+/// `vigil check` against the bundled refnode: the correct node passes, and every mutant of the roles the
+/// kit has suites for fails, naming the rule `vigil mutants` lists for it.
+@Suite struct RefNodeCheckTests {
+    static let roles = ["san-responder", "san-requestor"]
+
+    static func mutants() throws -> [[String: String]] {
+        let r = try CLITests.vigil("mutants", "--json")
+        return (try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: String]]) ?? []
+    }
+
+    @Test(arguments: roles)
+    func correctRefnodePassesThroughStdio(role: String) throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-check-\(role)").path
+        let r = try CLITests.vigil("check", "--role", role, "--iut", "builtin", "--out", out)
+        #expect(r.status == 0, "\(r.stdout.suffix(3000))")
+        #expect(r.stdout.contains(" 0 failed"))
+    }
+
+    @Test func everyMutantOfACheckedRoleIsCaughtWithItsRule() throws {
+        let list = try Self.mutants().filter { Self.roles.contains($0["role"] ?? "") }
+        #expect(list.count >= 20)
+        for m in list {
+            let name = m["name"]!, role = m["role"]!, rule = m["rule"]!
+            let out = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-mutant-\(name)").path
+            let r = try CLITests.vigil("check", "--role", role, "--iut", "builtin:\(name)", "--out", out)
+            #expect(r.status == 1, "\(name): exit \(r.status)")
+            let report = try String(contentsOfFile: out + "/report.json", encoding: .utf8)
+            let json = try JSONSerialization.jsonObject(with: Data(report.utf8)) as? [String: Any]
+            let cases = json?["cases"] as? [[String: Any]] ?? []
+            let rules = cases.compactMap { ($0["divergence"] as? [String: Any])?["rule"] as? String }
+            #expect(rules.first == rule, "\(name): the report names \(rules), `vigil mutants` says \(rule)")
+        }
+    }
+
+    @Test func unknownMutantIsAUsageError() throws {
+        let r = try CLITests.vigil("check", "--iut", "builtin:no-such-bug")
+        #expect(r.status == 2 && r.stderr.contains("no mutant 'no-such-bug'"))
+    }
+}

@@ -31,12 +31,29 @@ import VigilSAN
         #expect(responderRules.allSatisfy { covered.contains($0.rawValue) }, "\(responderRules.filter { !covered.contains($0.rawValue) })")
     }
 
-    @Test func committedCorpusMatchesTheSuite() throws {
-        for script in SANResponderSuite.cases {
-            let url = Self.root.appendingPathComponent("corpus/conformance/san-responder/\(SANResponderSuite.fileName(script))")
+    @Test(arguments: Suites.roles)
+    func committedCorpusMatchesTheSuite(role: Role) throws {
+        for script in Suites.cases(for: role) {
+            let url = Self.root.appendingPathComponent("corpus/conformance/\(role)/\(Suites.fileName(script))")
             #expect(try String(contentsOf: url, encoding: .utf8) == script.text, "regenerate with: swift run vigil corpus --write")
             #expect(try Script.parse(script.text) == script)
         }
+    }
+
+    @Test func everyRequestorCasePassesAgainstTheModelAndTheLinkedRefnode() {
+        for make in [{ () -> any InProcessIUT in ModelSANRequestorIUT() }, { () -> any InProcessIUT in LinkedRefNodeIUT()! }] {
+            let runner = ConformanceRunner(role: .sanRequestor, transport: { InProcessTransport(make) }, oracle: { SANRequestorOracle() })
+            for script in SANRequestorSuite.cases {
+                let result = runner.run(script)
+                #expect(result.verdict == .pass, "\(result.id): \(result.verdict)")
+            }
+        }
+    }
+
+    @Test func everyRequestorMustRuleHasACase() {
+        let covered = Set(SANRequestorSuite.cases.flatMap { ($0[header: "rules"] ?? "").split(separator: " ").map(String.init) })
+        let rules = SANRule.allCases.filter { $0.rawValue.hasPrefix("SAN-REQ-") && $0.rule.level == .must }
+        #expect(rules.allSatisfy { covered.contains($0.rawValue) }, "\(rules.filter { !covered.contains($0.rawValue) })")
     }
 
     /// A responder that NACKs duplicates is caught by the duplicate case, naming SAN-RSP-DUP-ACK.
