@@ -12,11 +12,17 @@ struct IUTOptions: ParsableArguments {
     @Option(name: .customLong("iut-cmd"), help: "A command line that starts an external IUT speaking specs/adapter.md.")
     var iutCommand: String?
 
+    @Flag(name: .long, help: "UDP mode: the IUT's packets travel as UDP datagrams on 127.0.0.1; control stays on stdio.")
+    var udp = false
+
     @Option(name: .long, help: "Seconds the IUT has to answer each stimulus.")
     var stepTimeout: Double = 2
 
     func validate() throws {
         guard iutCommand == nil || iut == "builtin" else { throw ValidationError("Give --iut or --iut-cmd, not both.") }
+        guard !udp || iutCommand != nil || iut == "builtin" || iut.hasPrefix("builtin:") else {
+            throw ValidationError("--udp needs a process IUT (builtin, builtin:MUTANT or --iut-cmd), not \(iut).")
+        }
         guard stepTimeout > 0, stepTimeout <= 600 else { throw ValidationError("--step-timeout must be above 0 and at most 600 seconds.") }
         guard iutCommand != nil || iut == "model" || iut == "builtin" || iut.hasPrefix("builtin:") || iut == "linked" || iut.hasPrefix("linked:") else {
             throw ValidationError("--iut takes builtin, builtin:MUTANT, linked, linked:MUTANT or model; use --iut-cmd for a command line.")
@@ -31,10 +37,13 @@ struct IUTOptions: ParsableArguments {
 
     var limits: AdapterLimits { AdapterLimits(stepTimeout: .milliseconds(Int64(stepTimeout * 1000))) }
 
-    var label: String { iutCommand ?? iut }
+    var label: String { (iutCommand ?? iut) + (udp ? " (UDP)" : "") }
 
     func transport(for role: Role) -> () -> any FrameTransport {
-        if let iutCommand { return { StdioTransport(shellCommand: iutCommand) } }
+        let udp = self.udp
+        if let iutCommand {
+            return { udp ? UDPTransport(control: StdioTransport(shellCommand: iutCommand)) : StdioTransport(shellCommand: iutCommand) }
+        }
         if iut == "model", let make = Suites.model(for: role) { return { InProcessTransport(make) } }
         if iut == "linked" || iut.hasPrefix("linked:") {
             let mutant = iut.hasPrefix("linked:") ? String(iut.dropFirst("linked:".count)) : nil
@@ -42,7 +51,8 @@ struct IUTOptions: ParsableArguments {
         }
         let refnode = Self.builtinPath()
         let mutant = iut.hasPrefix("builtin:") ? String(iut.dropFirst("builtin:".count)) : nil
-        return { StdioTransport(argv: [refnode] + (mutant.map { ["--mutant", $0] } ?? [])) }
+        let argv = [refnode] + (mutant.map { ["--mutant", $0] } ?? [])
+        return { udp ? UDPTransport(control: StdioTransport(argv: argv)) : StdioTransport(argv: argv) }
     }
 
     /// refnode next to the running vigil.

@@ -162,6 +162,17 @@ import Testing
         }
     }
 
+    @Test(arguments: roles)
+    func correctRefnodePassesThroughUDP(role: String) throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-udp-\(role)").path
+        let r = try CLITests.vigil("check", "--role", role, "--udp", "--out", out)
+        #expect(r.status == 0, "\(r.stdout.suffix(3000))")
+        #expect(r.stdout.contains("(UDP)") || r.stdout.contains(" 0 failed"))
+        let bad = try CLITests.vigil("check", "--role", role, "--udp", "--iut", role == "san-responder" ? "builtin:rsp-skip-crc" : "builtin:req-no-ndaa",
+                                     "--out", out)
+        #expect(bad.status == 1, "a mutant is caught over UDP too")
+    }
+
     @Test func unknownMutantIsAUsageError() throws {
         let r = try CLITests.vigil("check", "--iut", "builtin:no-such-bug")
         #expect(r.status == 2 && r.stderr.contains("no mutant 'no-such-bug'"))
