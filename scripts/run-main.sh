@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# The main job: build Vigil (release) and run it. Today that is the audit of every rule's citation against
-# the patent texts, the reference models of US 6,545,981 replaying the patent's own examples (FIG. 6, 8, 9,
-# a permanent and a transient path failure), and the exhaustive exploration of the US 6,119,244 model pair
-# over small bounds; the sample implementation (refnode) joins with the adapter issue.
+# The main job: build Vigil and the bundled sample implementation (release) and check the implementation:
+# every conformance suite against refnode through the stdio adapter (reports in reports/), then the audit
+# of every rule's citation against the patent texts, the SAN examples of US 6,545,981 replayed by the
+# reference models (FIG. 6, 8, 9, path failures), and the exhaustive exploration of the US 6,119,244
+# model pair over small bounds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bootstrap.sh
 swift build -c release --product vigil
+swift build -c release --product refnode
+.build/release/vigil check --out reports
 .build/release/vigil rules --audit
-.build/release/vigil simulate
+.build/release/vigil simulate --quiet
 .build/release/vigil explore --mode exhaustive --bounds small

@@ -25,8 +25,8 @@ struct CheckCommand: ParsableCommand {
             """
     )
 
-    @Option(name: .long, help: "The role to check (san-responder, san-requestor).")
-    var role: String = Role.sanResponder.rawValue
+    @Option(name: .long, help: "The role to check; every role with a suite when omitted.")
+    var role: String?
 
     @OptionGroup var target: IUTOptions
 
@@ -52,24 +52,19 @@ struct CheckCommand: ParsableCommand {
     var jobs: Int = 1
 
     func validate() throws {
-        guard let r = Role(rawValue: role) else {
-            throw ValidationError("Unknown role '\(role)'. Roles: \(Role.allCases.map(\.rawValue).joined(separator: ", ")).")
-        }
-        guard Suites.roles.contains(r) else {
-            throw ValidationError("The \(role) suite is not available yet; available: \(Suites.roles.map(\.rawValue).joined(separator: ", ")).")
+        if let role {
+            guard let r = Role(rawValue: role) else {
+                throw ValidationError("Unknown role '\(role)'. Roles: \(Role.allCases.map(\.rawValue).joined(separator: ", ")).")
+            }
+            guard Suites.roles.contains(r) else {
+                throw ValidationError("The \(role) suite is not available yet; available: \(Suites.roles.map(\.rawValue).joined(separator: ", ")).")
+            }
         }
         guard (1...64).contains(jobs) else { throw ValidationError("--jobs must be 1-64.") }
     }
 
     func run() throws {
-        let role = Role(rawValue: self.role)!
-        let transport = target.transport(for: role)
-        let makeOracle = try oracle(for: role)
-        var cases = Suites.cases(for: role)
-        if let filter {
-            cases = cases.filter { ($0[header: "case"] ?? "").contains(filter) || ($0[header: "rules"] ?? "").contains(filter) }
-            if cases.isEmpty { throw ValidationError("No case matches --filter '\(filter)'.") }
-        }
+        let roles = role.map { [Role(rawValue: $0)!] } ?? Suites.roles
         var expectations = Expectations()
         if let expect {
             guard let text = try? String(contentsOfFile: expect, encoding: .utf8) else {
@@ -81,23 +76,37 @@ struct CheckCommand: ParsableCommand {
                 throw ValidationError("\(expect): \(error)")
             }
         }
-        let limits = target.limits
-        let oracleMaker = UncheckedSendable(makeOracle)
-        let make = UncheckedSendable(transport)
-        let (results, startFailure, identity) = ConformanceRunner.runAll(cases, jobs: jobs) {
-            ConformanceRunner(role: role, limits: limits, transport: make.value, oracle: oracleMaker.value)
+        var results: [CaseResult] = []
+        var names: Set<String> = []
+        var lastFailure: AdapterFailure?
+        for role in roles {
+            var cases = Suites.cases(for: role)
+            if let filter {
+                cases = cases.filter { ($0[header: "case"] ?? "").contains(filter) || ($0[header: "rules"] ?? "").contains(filter) }
+            }
+            if cases.isEmpty { continue }
+            let limits = target.limits
+            let oracleMaker = UncheckedSendable(try oracle(for: role))
+            let make = UncheckedSendable(target.transport(for: role))
+            let run = ConformanceRunner.runAll(cases, jobs: jobs) {
+                ConformanceRunner(role: role, limits: limits, transport: make.value, oracle: oracleMaker.value)
+            }
+            results += run.results
+            if let id = run.identity { names.insert(id.name) }
+            if let f = run.startFailure, run.identity == nil { lastFailure = f }
         }
+        if results.isEmpty, let filter { throw ValidationError("No case matches --filter '\(filter)'.") }
         // Exit 3 when the IUT never got through a handshake: no case could really run.
-        if let failure = startFailure, identity == nil {
+        if let failure = lastFailure, names.isEmpty {
             FileHandle.standardError.write(Data("vigil: the IUT could not be started: \(failure)\n".utf8))
             if !failure.stderrTail.isEmpty { FileHandle.standardError.write(Data("IUT stderr:\n\(failure.stderrTail)\n".utf8)) }
             throw ExitCode(3)
         }
-        let iutName = target.label
-        let report = RunReport(kitVersion: Vigil.version, iut: "\(iutName) (\(identity?.name ?? "?"))", seed: 0, results: results,
+        let identityName = names.sorted().joined(separator: ", ")
+        let report = RunReport(kitVersion: Vigil.version, iut: "\(target.label) (\(identityName))", seed: 0, results: results,
                                expectations: expectations)
         for (result, c) in zip(results, report.cases) {
-            print("\(c.outcome.padding(toLength: 5, withPad: " ", startingAt: 0)) \(role)  \(result.id)")
+            print("\(c.outcome.padding(toLength: 5, withPad: " ", startingAt: 0)) \(result.role)  \(result.id)")
             if let d = result.verdict.divergence {
                 print("      \(d.rule): \(d.statement)")
                 if !d.citation.isEmpty { print("      where: \(d.citation)") }
@@ -113,7 +122,7 @@ struct CheckCommand: ParsableCommand {
         let xfail = report.cases.filter { $0.outcome == "xfail" }.count
         let na = report.cases.filter { $0.outcome == "n/a" }.count
         print("\(report.passed) passed, \(report.failed) failed" + (xfail > 0 ? ", \(xfail) known deviations" : "")
-              + (na > 0 ? ", \(na) not applicable" : "") + " (\(role), IUT \(identity?.name ?? "?")); reports in \(out)/")
+              + (na > 0 ? ", \(na) not applicable" : "") + " (\(Set(results.map(\.role.rawValue)).sorted().joined(separator: ", ")); IUT \(identityName)); reports in \(out)/")
         for unused in report.unusedExpectations { print("note: expectation matched no failure: \(unused)") }
         if report.failed > 0 { throw ExitCode(1) }
     }
