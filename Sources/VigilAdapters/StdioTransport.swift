@@ -118,7 +118,7 @@ public final class StdioTransport: FrameTransport {
                                      stderrTail: stderrTail)
             }
             var fds = [pollfd(fd: fromChild, events: Int16(POLLIN), revents: 0), pollfd(fd: errFromChild, events: Int16(POLLIN), revents: 0)]
-            let ms = Int32(min(1000, max(1, left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)))
+            let ms = left.pollMilliseconds
             _ = poll(&fds, 2, ms)
             drainStderr()
             let n = buffer.withUnsafeMutableBytes { read(fromChild, $0.baseAddress, $0.count) }
@@ -188,5 +188,12 @@ public final class StdioTransport: FrameTransport {
         pid = 0
         let sig = status & 0x7F
         return sig == 0 ? " (exit status \((status >> 8) & 0xFF))" : " (killed by signal \(sig))"
+    }
+}
+
+extension Duration {
+    /// A poll(2) timeout for this much time left: whole milliseconds, 1 to 1000 (the caller loops).
+    var pollMilliseconds: Int32 {
+        Int32(min(1000, max(1, components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000)))
     }
 }

@@ -102,7 +102,7 @@ public final class UDPTransport: FrameTransport {
                 throw AdapterFailure(.quiesce, "IDLE counted \(count) datagrams, \(out.count) arrived within the step deadline", stderrTail: stderrTail)
             }
             var fds = sockets.map { pollfd(fd: $0.value, events: Int16(POLLIN), revents: 0) }
-            let ms = Int32(min(1000, max(1, left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)))
+            let ms = left.pollMilliseconds
             _ = poll(&fds, nfds_t(fds.count), ms)
             for (i, (port, fd)) in sockets.enumerated() where fds[i].revents & Int16(POLLIN) != 0 {
                 while out.count < count {
