@@ -18,12 +18,16 @@ struct IUTOptions: ParsableArguments {
     @Option(name: .long, help: "Seconds the IUT has to answer each stimulus.")
     var stepTimeout: Double = 2
 
+    @Option(name: .long, help: "Largest frame (bytes after the length field) the kit accepts from the IUT.")
+    var maxFrame: Int = AdapterProtocol.defaultMaxFrame
+
     func validate() throws {
         guard iutCommand == nil || iut == "builtin" else { throw ValidationError("Give --iut or --iut-cmd, not both.") }
         guard !udp || iutCommand != nil || iut == "builtin" || iut.hasPrefix("builtin:") else {
             throw ValidationError("--udp needs a process IUT (builtin, builtin:MUTANT or --iut-cmd), not \(iut).")
         }
         guard stepTimeout > 0, stepTimeout <= 600 else { throw ValidationError("--step-timeout must be above 0 and at most 600 seconds.") }
+        guard (64...(64 << 20)).contains(maxFrame) else { throw ValidationError("--max-frame must be 64 bytes to 64 MiB.") }
         guard iutCommand != nil || iut == "model" || iut == "builtin" || iut.hasPrefix("builtin:") || iut == "linked" || iut.hasPrefix("linked:") else {
             throw ValidationError("--iut takes builtin, builtin:MUTANT, linked, linked:MUTANT or model; use --iut-cmd for a command line.")
         }
@@ -35,14 +39,18 @@ struct IUTOptions: ParsableArguments {
         }
     }
 
-    var limits: AdapterLimits { AdapterLimits(stepTimeout: .milliseconds(Int64(stepTimeout * 1000))) }
+    var limits: AdapterLimits { AdapterLimits(stepTimeout: .milliseconds(Int64(stepTimeout * 1000)), maxFrame: maxFrame) }
 
     var label: String { (iutCommand ?? iut) + (udp ? " (UDP)" : "") }
 
     func transport(for role: Role) -> () -> any FrameTransport {
         let udp = self.udp
         if let iutCommand {
-            return { udp ? UDPTransport(control: StdioTransport(shellCommand: iutCommand)) : StdioTransport(shellCommand: iutCommand) }
+            let maxFrame = self.maxFrame
+            return {
+                let control = StdioTransport(shellCommand: iutCommand, maxFrame: maxFrame)
+                return udp ? UDPTransport(control: control) : control
+            }
         }
         if iut == "model", let make = Suites.model(for: role) { return { InProcessTransport(make) } }
         if iut == "linked" || iut.hasPrefix("linked:") {
@@ -52,7 +60,11 @@ struct IUTOptions: ParsableArguments {
         let refnode = Self.builtinPath()
         let mutant = iut.hasPrefix("builtin:") ? String(iut.dropFirst("builtin:".count)) : nil
         let argv = [refnode] + (mutant.map { ["--mutant", $0] } ?? [])
-        return { udp ? UDPTransport(control: StdioTransport(argv: argv)) : StdioTransport(argv: argv) }
+        let maxFrame = self.maxFrame
+        return {
+            let control = StdioTransport(argv: argv, maxFrame: maxFrame)
+            return udp ? UDPTransport(control: control) : control
+        }
     }
 
     /// refnode next to the running vigil.
