@@ -24,7 +24,7 @@ MUTANTS = [
      "guard isBarrierVI || reqInPath & (1 << path.index) != 0 else {", "guard isBarrierVI || reqInPath & (1 << path.index) != 0 || true else {"),
     ("did-not-checked", "Sources/VigilSAN/SANNode.swift",
      "guard packet.destination == ports[p] else {", "guard packet.destination == ports[p] || true else {"),
-    ("crc-polynomial", "Sources/VigilSAN/CRC32C.swift", "0x82F6_3B78 : crc >> 1", "0xEDB8_8320 : crc >> 1"),
+    ("crc-polynomial", "Sources/VigilCore/CRC32C.swift", "0x82F6_3B78 : crc >> 1", "0xEDB8_8320 : crc >> 1"),
     ("window-off-by-one", "Sources/VigilSAN/SANRequestor.swift",
      "guard vi.outstanding.count < SequenceNumber.window else {", "guard vi.outstanding.count <= SequenceNumber.window else {"),
     ("requestor-increments-unordered", "Sources/VigilSAN/SANRequestor.swift",
@@ -58,7 +58,7 @@ def main():
     survivors = []
     for name, path, old, new in chosen:
         full = os.path.join(work, path)
-        original = open(full).read()
+        original = open(full).read() if os.path.exists(full) else ""
         if old not in original:
             print(f"{name}: STALE (pattern not found in {path})")
             survivors.append(name)
