@@ -99,7 +99,9 @@ public struct SANRequestorOracle: RoleOracle {
                     "san-requestor lines are: command create-vi|post, peer enable-rdma, fabric lose|corrupt|cut|heal, time")))
             }
         }
-        let end = VirtualTime(nanoseconds: (script.lines.last?.time.nanoseconds ?? 0) + (script[header: "run"].flatMap(UInt64.init) ?? 1_000_000_000))
+        // `@run SECONDS`: how long the case runs after its last line (default 1 s), as for every role.
+        let run = script[header: "run"].flatMap(Double.init).map { UInt64(max(0, $0) * 1e9) } ?? 1_000_000_000
+        let end = VirtualTime(nanoseconds: (script.lines.last?.time.nanoseconds ?? 0) + run)
         let last = script.lines.last ?? Script.Line(time: .zero, direction: .stimulus, verb: "time", argument: "")
         if let v = try settle(until: end, line: last, &io) { return v }
         // Quiet at the end: anything the model still requires was never sent.

@@ -4,13 +4,13 @@ import VigilCore
 /// The suites and oracles the kit has, by role: the one place `vigil check`, `replay` and `corpus` ask.
 public enum Suites {
     /// Roles whose oracle and suite exist.
-    public static let roles: [Role] = [.sanResponder, .sanRequestor]
+    public static let roles: [Role] = [.sanResponder, .sanRequestor, .failoverNode]
 
     public static func cases(for role: Role) -> [Script] {
         switch role {
         case .sanResponder: return SANResponderSuite.cases
         case .sanRequestor: return SANRequestorSuite.cases
-        case .failoverNode: return []
+        case .failoverNode: return FailoverNodeSuite.cases
         }
     }
 
@@ -18,7 +18,7 @@ public enum Suites {
         switch role {
         case .sanResponder: return { SANResponderOracle() }
         case .sanRequestor: return { SANRequestorOracle() }
-        case .failoverNode: return nil
+        case .failoverNode: return { FailoverNodeOracle() }
         }
     }
 

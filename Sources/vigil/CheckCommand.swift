@@ -18,7 +18,8 @@ struct CheckCommand: ParsableCommand {
             --iut model              the kit's own Swift model, in-process (a self-check)
             --iut-cmd 'CMD ARGS'     any implementation: a command line speaking the adapter protocol
 
-            Roles available now: san-responder, san-requestor. (The failover-node suite is being built.)
+            Roles: san-responder, san-requestor, failover-node (the kit plays the peer node, the disks, the \
+            persistent memories, the three channels, the operator and the clock).
 
             Exit status: 0 conformant; 1 at least one divergence; 2 usage or input error; 3 the IUT \
             could not be started or failed the handshake.
@@ -61,6 +62,12 @@ struct CheckCommand: ParsableCommand {
             }
         }
         guard (1...64).contains(jobs) else { throw ValidationError("--jobs must be 1-64.") }
+        if target.iut == "model", target.iutCommand == nil {
+            let roles = role.flatMap(Role.init(rawValue:)).map { [$0] } ?? Suites.roles
+            for r in roles where Suites.model(for: r) == nil {
+                throw ValidationError("The kit has no in-process model IUT for \(r) yet; use --iut builtin or --role.")
+            }
+        }
     }
 
     func run() throws {

@@ -52,7 +52,11 @@ struct IUTOptions: ParsableArguments {
                 return udp ? UDPTransport(control: control) : control
             }
         }
-        if iut == "model", let make = Suites.model(for: role) { return { InProcessTransport(make) } }
+        if iut == "model" {
+            // validate() has checked that the kit has a model IUT for every role asked for.
+            let make = Suites.model(for: role)!
+            return { InProcessTransport(make) }
+        }
         if iut == "linked" || iut.hasPrefix("linked:") {
             let mutant = iut.hasPrefix("linked:") ? String(iut.dropFirst("linked:".count)) : nil
             return { InProcessTransport { LinkedRefNodeIUT(mutant: mutant)! } }

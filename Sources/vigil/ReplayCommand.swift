@@ -45,6 +45,9 @@ struct ReplayCommand: ParsableCommand {
         guard let role = Role(rawValue: roleName) else {
             throw ValidationError("Unknown role '\(roleName)'. Roles: \(Role.allCases.map(\.rawValue).joined(separator: ", ")).")
         }
+        if target.iut == "model", target.iutCommand == nil, Suites.model(for: role) == nil {
+            throw ValidationError("The kit has no in-process model IUT for \(role) yet; use --iut builtin.")
+        }
         let runner = ConformanceRunner(role: role, limits: target.limits, transport: target.transport(for: role), oracle: try oracle(for: role))
         defer { runner.closeSession() }
         let result = runner.run(parsed)

@@ -131,7 +131,7 @@ import Testing
 /// `vigil check` against the bundled refnode: the correct node passes, and every mutant of the roles the
 /// kit has suites for fails, naming the rule `vigil mutants` lists for it.
 @Suite struct RefNodeCheckTests {
-    static let roles = ["san-responder", "san-requestor"]
+    static let roles = ["san-responder", "san-requestor", "failover-node"]
 
     static func mutants() throws -> [[String: String]] {
         let r = try CLITests.vigil("mutants", "--json")
@@ -168,7 +168,7 @@ import Testing
         let r = try CLITests.vigil("check", "--role", role, "--udp", "--out", out)
         #expect(r.status == 0, "\(r.stdout.suffix(3000))")
         #expect(r.stdout.contains("(UDP)") || r.stdout.contains(" 0 failed"))
-        let bad = try CLITests.vigil("check", "--role", role, "--udp", "--iut", role == "san-responder" ? "builtin:rsp-skip-crc" : "builtin:req-no-ndaa",
+        let bad = try CLITests.vigil("check", "--role", role, "--udp", "--iut", ["san-responder": "builtin:rsp-skip-crc", "failover-node": "builtin:fo-skip-crc"][role] ?? "builtin:req-no-ndaa",
                                      "--out", out)
         #expect(bad.status == 1, "a mutant is caught over UDP too")
     }
