@@ -27,6 +27,8 @@ let package = Package(
         .target(name: "VigilAdapters", dependencies: ["VigilCore"]),
         // The conformance runner: role oracles built on the models, suites, reports.
         .target(name: "VigilConformance", dependencies: ["VigilCore", "VigilSAN", "VigilFailover", "VigilAdapters", "RefNodeCore"]),
+        // Fuzz campaigns: generators, mutators, coverage, the shrinker.
+        .target(name: "VigilFuzz", dependencies: ["VigilCore", "VigilConformance", "VigilAdapters"]),
         // The sample implementation under test, in C, sharing no code with the Swift models: its protocol
         // core (a library with a function-call interface) and a stdio/UDP front end speaking specs/adapter.md.
         .target(name: "RefNodeCore"),
@@ -34,7 +36,7 @@ let package = Package(
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "VigilCore", "VigilSAN", "VigilFailover", "VigilAdapters", "VigilConformance",
+                "VigilCore", "VigilSAN", "VigilFailover", "VigilAdapters", "VigilConformance", "VigilFuzz",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -59,6 +61,7 @@ let package = Package(
         ),
         .testTarget(name: "RefNodeTests", dependencies: ["RefNodeCore"]),
         .testTarget(name: "VigilAdaptersTests", dependencies: ["VigilAdapters", "VigilCore"]),
+        .testTarget(name: "VigilFuzzTests", dependencies: ["VigilFuzz", "VigilConformance", "VigilAdapters", "VigilCore"]),
         .testTarget(
             name: "VigilConformanceTests", dependencies: ["VigilConformance", "VigilAdapters", "VigilSAN", "VigilCore", "refnode"],
             exclude: ["Fixtures"]
