@@ -28,7 +28,11 @@ let package = Package(
         // The conformance runner: role oracles built on the models, suites, reports.
         .target(name: "VigilConformance", dependencies: ["VigilCore", "VigilSAN", "VigilFailover", "VigilAdapters", "RefNodeCore"]),
         // Fuzz campaigns: generators, mutators, coverage, the shrinker.
-        .target(name: "VigilFuzz", dependencies: ["VigilCore", "VigilConformance", "VigilAdapters"]),
+        .target(name: "VigilFuzz", dependencies: ["VigilCore", "VigilSAN", "VigilConformance", "VigilAdapters"]),
+        // The system libpcap (Debian package libpcap-dev), for the pcap evidence writer and reader.
+        .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
+        // Evidence: pcap captures of a run (DLT_USER0 with the pseudo-header of specs/pcap.md), through libpcap.
+        .target(name: "VigilEvidence", dependencies: ["VigilCore", "VigilSAN", "VigilFailover", "CPcap"]),
         // The sample implementation under test, in C, sharing no code with the Swift models: its protocol
         // core (a library with a function-call interface) and a stdio/UDP front end speaking specs/adapter.md.
         .target(name: "RefNodeCore"),
@@ -36,7 +40,7 @@ let package = Package(
         .executableTarget(
             name: "vigil",
             dependencies: [
-                "VigilCore", "VigilSAN", "VigilFailover", "VigilAdapters", "VigilConformance", "VigilFuzz",
+                "VigilCore", "VigilSAN", "VigilFailover", "VigilAdapters", "VigilConformance", "VigilFuzz", "VigilEvidence",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -61,6 +65,7 @@ let package = Package(
         ),
         .testTarget(name: "RefNodeTests", dependencies: ["RefNodeCore"]),
         .testTarget(name: "VigilAdaptersTests", dependencies: ["VigilAdapters", "VigilCore"]),
+        .testTarget(name: "VigilEvidenceTests", dependencies: ["VigilEvidence", "VigilSAN", "VigilFailover", "VigilCore"]),
         .testTarget(name: "VigilFuzzTests", dependencies: ["VigilFuzz", "VigilConformance", "VigilAdapters", "VigilCore"]),
         .testTarget(
             name: "VigilConformanceTests", dependencies: ["VigilConformance", "VigilAdapters", "VigilSAN", "VigilCore", "refnode"],

@@ -3,6 +3,7 @@ import Foundation
 import VigilAdapters
 import VigilConformance
 import VigilCore
+import VigilEvidence
 
 struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -145,9 +146,18 @@ struct CheckCommand: ParsableCommand {
                 let dir = (out as NSString).appendingPathComponent("repros/\(r.role)")
                 try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
                 try r.transcript.text.write(toFile: (dir as NSString).appendingPathComponent("\(r.id).vgl"), atomically: true, encoding: .utf8)
+                // Evidence (specs/pcap.md): the same transcript as a capture, with a marker at the divergence.
+                let pcap = (dir as NSString).appendingPathComponent("\(r.id).pcap")
+                do {
+                    try VigilPcap.write(CaptureConversion.records(from: r.transcript, divergence: r.verdict.divergence), to: pcap)
+                } catch {
+                    throw ValidationError("Cannot write \(pcap): \(error)")
+                }
             }
             if let junit { try report.junit().write(toFile: junit, atomically: true, encoding: .utf8) }
             if let json { try report.json().write(toFile: json, atomically: true, encoding: .utf8) }
+        } catch let e as ValidationError {
+            throw e  // already says which file (the capture)
         } catch {
             throw ValidationError("Cannot write the reports: \(error.localizedDescription)")
         }
