@@ -54,9 +54,7 @@ struct FuzzCommand: ParsableCommand {
 
     func run() throws {
         let role = Role(rawValue: self.role)!
-        if target.iut == "model", target.iutCommand == nil, Suites.model(for: role) == nil {
-            throw ValidationError("The kit has no in-process model IUT for \(role) yet; use --iut builtin.")
-        }
+        try target.requireModel(for: role)
         let runner = ConformanceRunner(role: role, limits: target.limits, transport: target.transport(for: role), oracle: try oracle(for: role))
         defer { runner.closeSession() }
         let campaign = Campaign(role: role, seed: seed, eventsPerCase: events)

@@ -85,3 +85,30 @@ func oracle(for role: Role) throws -> () -> any RoleOracle {
     }
     return make
 }
+
+extension IUTOptions {
+    /// `--iut model` needs an in-process model of the role.
+    func requireModel(for role: Role) throws {
+        if iut == "model", iutCommand == nil, Suites.model(for: role) == nil {
+            throw ValidationError("The kit has no in-process model IUT for \(role) yet; use --iut builtin.")
+        }
+    }
+}
+
+/// Reads and parses a script file, and names its role (the @role header, unless `role` is given).
+func loadScript(_ path: String, role: String?) throws -> (Script, Role) {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+        throw ValidationError("Cannot read the script '\(path)'.")
+    }
+    let parsed: Script
+    do {
+        parsed = try Script.parse(text)
+    } catch {
+        throw ValidationError("\(path): \(error)")
+    }
+    guard let name = role ?? parsed[header: "role"] else { throw ValidationError("\(path) has no @role header; give --role.") }
+    guard let r = Role(rawValue: name) else {
+        throw ValidationError("Unknown role '\(name)'. Roles: \(Role.allCases.map(\.rawValue).joined(separator: ", ")).")
+    }
+    return (parsed, r)
+}

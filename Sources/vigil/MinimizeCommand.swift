@@ -38,20 +38,9 @@ struct MinimizeCommand: ParsableCommand {
     var budget: Int = 2_000
 
     func run() throws {
-        guard let text = try? String(contentsOfFile: script, encoding: .utf8) else { throw ValidationError("Cannot read the script '\(script)'.") }
-        let parsed: Script
-        do {
-            parsed = try Script.parse(text)
-        } catch {
-            throw ValidationError("\(script): \(error)")
-        }
-        guard let roleName = role ?? parsed[header: "role"], let role = Role(rawValue: roleName) else {
-            throw ValidationError("\(script) names no known role; give --role (\(Role.allCases.map(\.rawValue).joined(separator: ", "))).")
-        }
+        let (parsed, role) = try loadScript(script, role: self.role)
         guard budget > 0 else { throw ValidationError("--budget must be at least 1.") }
-        if target.iut == "model", target.iutCommand == nil, Suites.model(for: role) == nil {
-            throw ValidationError("The kit has no in-process model IUT for \(role) yet; use --iut builtin.")
-        }
+        try target.requireModel(for: role)
         let runner = ConformanceRunner(role: role, limits: target.limits, transport: target.transport(for: role), oracle: try oracle(for: role))
         defer { runner.closeSession() }
         let shrinker = Shrinker(budget: budget, derived: { role != .sanResponder && ($0.verb == "packet" || $0.verb == "disk-result") }) {

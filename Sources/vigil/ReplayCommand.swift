@@ -30,24 +30,8 @@ struct ReplayCommand: ParsableCommand {
     @OptionGroup var target: IUTOptions
 
     func run() throws {
-        guard let text = try? String(contentsOfFile: script, encoding: .utf8) else {
-            throw ValidationError("Cannot read the script '\(script)'.")
-        }
-        let parsed: Script
-        do {
-            parsed = try Script.parse(text)
-        } catch {
-            throw ValidationError("\(script): \(error)")
-        }
-        guard let roleName = role ?? parsed[header: "role"] else {
-            throw ValidationError("\(script) has no @role header; give --role.")
-        }
-        guard let role = Role(rawValue: roleName) else {
-            throw ValidationError("Unknown role '\(roleName)'. Roles: \(Role.allCases.map(\.rawValue).joined(separator: ", ")).")
-        }
-        if target.iut == "model", target.iutCommand == nil, Suites.model(for: role) == nil {
-            throw ValidationError("The kit has no in-process model IUT for \(role) yet; use --iut builtin.")
-        }
+        let (parsed, role) = try loadScript(script, role: self.role)
+        try target.requireModel(for: role)
         let runner = ConformanceRunner(role: role, limits: target.limits, transport: target.transport(for: role), oracle: try oracle(for: role))
         defer { runner.closeSession() }
         let result = runner.run(parsed)
