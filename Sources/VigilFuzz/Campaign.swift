@@ -28,12 +28,7 @@ public struct Campaign {
     /// from its number alone).
     public func generate(_ n: Int) -> Script? {
         var rng = SplitMix64(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(n))
-        var script: Script
-        switch role {
-        case .sanResponder: script = SANGenerators.responderCase(&rng, events: eventsPerCase)
-        case .sanRequestor: script = SANGenerators.requestorCase(&rng, events: max(4, eventsPerCase / 3))
-        case .failoverNode: return nil
-        }
+        guard var script = Generators.generate(role, &rng, events: eventsPerCase) else { return nil }
         script.headers = [.init(key: "case", value: "fuzz-\(seed)-\(n)"), .init(key: "role", value: role.rawValue),
                           .init(key: "seed", value: "\(seed)"), .init(key: "run", value: "\(n)")]
         return script
