@@ -47,14 +47,22 @@ static rsp_vi *find_vi(struct rn_responder *s, uint16_t id) {
     return NULL;
 }
 
+/* A VI made afresh (specs/adapter.md, CREATE-VI): a VI that exists loses its RDMA regions and its
+   barrier role too, as if destroyed and created again. */
 static rsp_vi *create_vi(struct rn_responder *s, uint16_t id) {
     rsp_vi *v = find_vi(s, id);
     if (!v) {
         if (s->nvi >= RSP_MAX_VIS) return NULL;
         v = &s->vi[s->nvi++];
-        memset(v, 0, sizeof *v);
-        v->id = id;
+    } else {
+        for (int k = 0; k < v->nreg; k++) {
+            free(v->reg[k].mem);
+            s->memory -= v->reg[k].len;
+        }
+        if (s->barrier_set && s->barrier_vi == id) s->barrier_set = false;
     }
+    memset(v, 0, sizeof *v);
+    v->id = id;
     v->expected = 0;          /* SAN-SEQ-INIT */
     v->reqinpath = 0x0F;      /* every path allowed */
     return v;

@@ -20,6 +20,14 @@ public protocol RoleOracle {
     var helloOptions: [AdapterOption] { get }
     /// Runs one case (the IUT has just been reset) and returns its verdict. Adapter failures propagate.
     mutating func drive(_ script: Script, _ io: inout CaseIO) throws(AdapterFailure) -> Verdict
+    /// What the case exercised in the model so far: the rule ids it applied, and the states, transitions
+    /// and arithmetic (window position, wrap) it reached, each a short feature name. The fuzz engine's
+    /// coverage signal.
+    var coverage: Set<String> { get }
+}
+
+extension RoleOracle {
+    public var coverage: Set<String> { [] }
 }
 
 /// A role whose cases are plain sequences of stimuli, each checked on its own: every line becomes one frame,
@@ -37,13 +45,17 @@ extension StepwiseOracle {
     public mutating func drive(_ script: Script, _ io: inout CaseIO) throws(AdapterFailure) -> Verdict {
         for line in script.lines where line.direction == .stimulus {
             let frame: KitFrame
-            do {
-                frame = try self.frame(for: line)
-            } catch {
-                return .error(CaseIO.scriptError(error))
+            if let prepared = line.prepared as? PreparedStimulus {
+                frame = prepared.frame
+            } else {
+                do {
+                    frame = try self.frame(for: line)
+                } catch {
+                    return .error(CaseIO.scriptError(error))
+                }
             }
             let reaction = try io.stimulate(frame, line: line)
-            io.transcript.lines += observations(reaction, at: line.time)
+            if io.recording { io.transcript.lines += observations(reaction, at: line.time) }
             if let why = reaction.refusal { return .notApplicable("the IUT refused line \(line.lineNumber): \(why)") }
             if let d = check(line, frame: frame, reaction: reaction) { return .fail(d) }
         }
@@ -51,19 +63,38 @@ extension StepwiseOracle {
     }
 }
 
+/// A stimulus a generator built as a frame, with its argument written only when asked for.
+public struct PreparedStimulus: PreparedLine {
+    public var frame: KitFrame
+    private let write: @Sendable () -> String
+    public init(_ frame: KitFrame, argument: @escaping @Sendable () -> String) {
+        self.frame = frame
+        self.write = argument
+    }
+    public var argument: String { write() }
+}
+
 /// What an oracle drives a case through: the session, and the transcript it writes as it goes.
 public struct CaseIO {
     public let session: AdapterSession
     public var transcript: Script
+    /// Whether the transcript is written (a fuzz run that passes needs no transcript; its evidence comes
+    /// from replaying the minimized script with recording on).
+    public var recording = true
     /// The line whose stimulus is being answered (for adapter failures).
     public private(set) var currentLine: Script.Line?
 
     /// Sends a stimulus on behalf of `line` (recorded in the transcript with `argument`) and returns the reaction.
     public mutating func stimulate(_ frame: KitFrame, line: Script.Line, verb: String? = nil, argument: String? = nil) throws(AdapterFailure) -> Reaction {
         currentLine = line
-        transcript.lines.append(Script.Line(time: line.time, direction: .stimulus, verb: verb ?? line.verb, argument: argument ?? line.argument,
-                                            comment: line.comment))
+        record(Script.Line(time: line.time, direction: .stimulus, verb: verb ?? line.verb, argument: argument ?? line.argument,
+                           comment: line.comment))
         return try session.stimulate(frame)
+    }
+
+    /// Appends to the transcript when recording.
+    public mutating func record(_ line: @autoclosure () -> Script.Line) {
+        if recording { transcript.lines.append(line()) }
     }
 
     static func scriptError(_ error: CaseError) -> Divergence {

@@ -11,6 +11,8 @@ public struct CaseResult: Sendable {
     public var verdict: Verdict
     public var transcript: Script
     public var wall: Duration
+    /// The model features the case exercised (`RoleOracle.coverage`).
+    public var coverage: Set<String> = []
 }
 
 /// Runs conformance cases (scripts) against an IUT through any transport, one oracle per case. The IUT is
@@ -51,22 +53,23 @@ public final class ConformanceRunner {
         return s
     }
 
-    public func run(_ script: Script) -> CaseResult {
+    /// Runs one case. With `recording` off the transcript stays empty (fuzz runs that pass need none).
+    public func run(_ script: Script, recording: Bool = true) -> CaseResult {
         let clock = ContinuousClock()
         let start = clock.now
         let id = script[header: "case"] ?? "unnamed"
         let rules = (script[header: "rules"] ?? "").split(separator: " ").map(String.init)
         var transcript = Script(preface: script.preface, headers: script.headers)
+        var oracle = makeOracle()
         func result(_ v: Verdict) -> CaseResult {
             CaseResult(id: id, role: role, title: script[header: "title"] ?? id, rules: rules, verdict: v, transcript: transcript,
-                       wall: clock.now - start)
+                       wall: clock.now - start, coverage: oracle.coverage)
         }
         func adapterVerdict(_ f: AdapterFailure, line: Script.Line?) -> Verdict {
             .error(Divergence(rule: f.rule.rawValue, citation: "specs/adapter.md", statement: f.rule.statement, step: line?.lineNumber ?? 0,
                               time: line?.time ?? .zero, expected: f.rule.expectation,
                               observed: f.detail + (f.stderrTail.isEmpty ? "" : "; stderr: " + String(f.stderrTail.suffix(400)))))
         }
-        var oracle = makeOracle()
         let session: AdapterSession
         do {
             session = try openSession()
@@ -76,6 +79,7 @@ public final class ConformanceRunner {
             return result(adapterVerdict(error, line: nil))
         }
         var io = CaseIO(session: session, transcript: transcript)
+        io.recording = recording
         let verdict: Verdict
         do {
             verdict = try oracle.drive(script, &io)

@@ -51,7 +51,10 @@ public struct SANResponderOracle: StepwiseOracle {
         var decisive = SANRule.rspSeqExpected
         switch frame {
         case .packet(let port, let bytes):
+            let request: Request? = if let p = try? SANPacket.decode(bytes), case .request(let r) = p.body { r } else { nil }
+            let before = request.flatMap { model.vis[$0.vi] }
             let step = model.step(.packet(bytes, port: port))
+            noteCoverage(request, before: before, step: step)
             decisive = step.rules.first ?? .rspSeqExpected
             for output in step.outputs {
                 switch output {
@@ -146,6 +149,30 @@ public struct SANResponderOracle: StepwiseOracle {
         default:
             return decisive
         }
+    }
+
+    public private(set) var coverage: Set<String> = []
+
+    /// The rules the step applied, where the request's sequence number fell relative to the expected one
+    /// (at it, just ahead, at the window's edges, duplicate), and the wrap of the expected number.
+    mutating func noteCoverage(_ request: Request?, before vi: SANResponder.VI?, step: SANStep) {
+        for r in step.rules { coverage.insert(r.rawValue) }
+        guard let r = request, let vi else { return }
+        let distance = r.sequence &- vi.expected
+        let bucket: String = switch distance {
+        case 0: "0"
+        case 1: "1"
+        case 2...125: "ahead"
+        case 126: "126"
+        case 127: "127"
+        case 128: "128"
+        case 129: "129"
+        case 255: "255"
+        default: "behind"
+        }
+        coverage.insert(r.ordered ? "seq-distance:" + bucket : "seq-distance-unordered:" + bucket)
+        if vi.reqInPath != 0b1111 { coverage.insert("reqinpath:\(vi.reqInPath)") }
+        if vi.expected == 255, model.vis[r.vi]?.expected == 0 { coverage.insert("seq-wrap") }
     }
 
     public func observations(_ reaction: Reaction, at time: VirtualTime) -> [Script.Line] {

@@ -33,18 +33,37 @@ public struct Script: Hashable, Sendable {
         /// `packet`, `command`, `event`, `time`, `disk`, …
         public var verb: String
         /// The rest, in the protocol's notation (whitespace-separated tokens).
-        public var argument: String
+        public var argument: String {
+            get { writtenArgument ?? prepared?.argument ?? "" }
+            set {
+                writtenArgument = newValue
+                prepared = nil
+            }
+        }
+        private var writtenArgument: String?
         public var comment: String?
         /// 1-based line number in the text it was parsed from (0 when built in code).
         public var lineNumber: Int
+        /// What the line stands for, already built by whoever wrote it (a generator's frame), so that an
+        /// oracle need not parse `argument`, and a generator need not write the argument until someone
+        /// reads it (most fuzz runs are never read). Setting `argument` drops it.
+        public var prepared: (any PreparedLine)?
 
-        public init(time: VirtualTime, direction: Direction, verb: String, argument: String, comment: String? = nil, lineNumber: Int = 0) {
+        public init(time: VirtualTime, direction: Direction, verb: String, argument: String, comment: String? = nil, lineNumber: Int = 0,
+                    prepared: (any PreparedLine)? = nil) {
+            self.prepared = prepared
             self.time = time
             self.direction = direction
             self.verb = verb
-            self.argument = argument
+            self.writtenArgument = argument
             self.comment = comment
             self.lineNumber = lineNumber
+        }
+
+        /// A line whose argument is written from `prepared` when first read.
+        public init(time: VirtualTime, direction: Direction, verb: String, prepared: any PreparedLine) {
+            self.init(time: time, direction: direction, verb: verb, argument: "", prepared: prepared)
+            writtenArgument = nil
         }
 
         public static func == (a: Line, b: Line) -> Bool {
@@ -167,7 +186,11 @@ public struct Script: Hashable, Sendable {
         }
         let (w, overflow) = whole.multipliedReportingOverflow(by: 1_000_000_000)
         guard !overflow else { return nil }
-        return VirtualTime(nanoseconds: w + nanos)
+        // 18446744073.709551616 and above do not fit in 64-bit nanoseconds either (the sum used to trap;
+        // corpus/libfuzzer/script/regress-time-overflow).
+        let (total, carry) = w.addingReportingOverflow(nanos)
+        guard !carry else { return nil }
+        return VirtualTime(nanoseconds: total)
     }
 
     static func pow10(_ n: Int) -> Int { (0..<n).reduce(1) { r, _ in r * 10 } }
@@ -194,4 +217,10 @@ extension StringProtocol {
     func trimmingLeading() -> Substring {
         Substring(self).drop { $0 == " " || $0 == "\t" }
     }
+}
+
+/// A line's stimulus built ahead of its text (see `Script.Line.prepared`).
+public protocol PreparedLine: Sendable {
+    /// The line's argument in the role's notation: what `Script.text` writes for it.
+    var argument: String { get }
 }

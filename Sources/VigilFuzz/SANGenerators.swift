@@ -1,3 +1,4 @@
+import VigilAdapters
 import VigilConformance
 import VigilCore
 import VigilSAN
@@ -16,17 +17,26 @@ public enum SANGenerators {
         var tsn: UInt16 = 0
         var expected: [UInt16: UInt8] = [1: 0, 2: 0]
         var sent: [SANPacket] = []
-        func add(_ verb: String, _ argument: String) {
-            s.lines.append(Script.Line(time: VirtualTime(nanoseconds: t), direction: .stimulus, verb: verb, argument: argument))
+        func add(_ verb: String, _ argument: String, _ frame: KitFrame) {
+            s.lines.append(Script.Line(time: VirtualTime(nanoseconds: t), direction: .stimulus, verb: verb, argument: argument,
+                                       prepared: PreparedStimulus(frame, argument: { argument })))
             t += 1_000
         }
-        add("command", "create-vi vi=1")
-        if rng.below(3) == 0 { add("command", "create-vi vi=2") }
-        add("command", "enable-rdma vi=1 addr=0x1000 len=1024")
+        // Packets are written out only when the case is read (a finding, the corpus): most runs never are.
+        func send(_ p: SANPacket, _ m: SANPacket.Malformation? = nil, port: UInt8? = nil) {
+            let wire = SANWirePacket.packet(p, m)
+            let port = port ?? portOf(p)
+            s.lines.append(Script.Line(time: VirtualTime(nanoseconds: t), direction: .stimulus, verb: "packet",
+                                       prepared: PreparedStimulus(.packet(port: port, bytes: wire.bytes), argument: { "port=\(port) " + wire.notation })))
+            t += 1_000
+        }
+        add("command", "create-vi vi=1", .command(.createVI(vi: 1)))
+        if rng.below(3) == 0 { add("command", "create-vi vi=2", .command(.createVI(vi: 2))) }
+        add("command", "enable-rdma vi=1 addr=0x1000 len=1024", .command(.enableRDMA(vi: 1, address: 0x1000, length: 1024)))
         // Start some cases near the wrap, so that short runs cross it.
-        if rng.below(4) == 0 {
+        if rng.below(8) == 0 {
             let n = 250 + Int(rng.below(6))
-            for k in 0..<n { add("packet", "port=0 " + note(request(seq: UInt8(k), vi: 1, ordered: true, kind: .send(data: [UInt8(k)], immediate: nil), tsn: &tsn), nil)) }
+            for k in 0..<n { send(request(seq: UInt8(k), vi: 1, ordered: true, kind: .send(data: [UInt8(k)], immediate: nil), tsn: &tsn), port: 0) }
             expected[1] = UInt8(n % 256)
         }
         while s.lines.count < events {
@@ -39,7 +49,7 @@ public enum SANGenerators {
                 let kind = randomKind(&rng)
                 let p = request(seq: base, vi: vi, ordered: ordered, kind: kind, tsn: &tsn, from: UInt8(rng.below(2)), to: UInt8(rng.below(2)))
                 sent.append(p)
-                add("packet", "port=\(portOf(p)) " + note(p, nil))
+                send(p)
                 if ordered { expected[vi] = base &+ 1 }
             case 45..<60:
                 // A resend of something already sent: a duplicate (possibly an RDMA read).
@@ -47,12 +57,12 @@ public enum SANGenerators {
                 var p = old
                 tsn &+= 1
                 p.tsn = tsn
-                add("packet", "port=\(portOf(p)) " + note(p, nil))
+                send(p)
             case 60..<72:
                 // A sequence number at an edge: ahead by 1-2, at distance 127/128/129, or far away.
                 let offsets: [UInt8] = [1, 2, 127, 128, 129, 255, 254]
                 let seq = base &+ offsets[Int(rng.below(UInt64(offsets.count)))]
-                add("packet", "port=0 " + note(request(seq: seq, vi: vi, ordered: true, kind: randomKind(&rng), tsn: &tsn), nil))
+                send(request(seq: seq, vi: vi, ordered: true, kind: randomKind(&rng), tsn: &tsn), port: 0)
             case 72..<84:
                 // A malformed packet: each malformation one of the validity checks must catch.
                 let p = request(seq: base, vi: vi, ordered: true, kind: .send(data: [9], immediate: nil), tsn: &tsn)
@@ -68,7 +78,7 @@ public enum SANGenerators {
                 default: break
                 }
                 let m = q == p ? malformations[Int(rng.below(UInt64(malformations.count)))] : nil
-                add("packet", "port=\(portOf(q)) " + note(q, m))
+                send(q, m)
             case 84..<92:
                 // Supervisory: path-bad or path-good for a path, over some path.
                 let op: SupervisoryOp = rng.below(2) == 0 ? .pathBad : .pathGood
@@ -76,14 +86,16 @@ public enum SANGenerators {
                 let from = UInt8(rng.below(2)), to = UInt8(rng.below(2))
                 let p = kit.packet(fromPort: from, toPeerPort: to, acb: .lane(0), tsn: tsn,
                                    body: .supervisory(Supervisory(op: op, path: PathID(index: Int(rng.below(4))))))
-                add("packet", "port=\(to) " + note(p, nil))
+                send(p, port: to)
             case 92..<96:
-                add("command", "read-memory vi=1 addr=0x\(String(0x1000 + rng.below(1000), radix: 16)) len=\(1 + rng.below(16))")
+                let address = 0x1000 + rng.below(1000), length = UInt32(1 + rng.below(16))
+                add("command", "read-memory vi=1 addr=0x\(String(address, radix: 16)) len=\(length)",
+                    .command(.readMemory(vi: 1, address: address, length: length)))
             default:
                 // A stranger, or a VI that does not exist.
                 var p = request(seq: base, vi: rng.below(2) == 0 ? 9 : vi, ordered: true, kind: .send(data: [7], immediate: nil), tsn: &tsn)
                 if rng.below(2) == 0 { p.source = SNID(0x777)! }
-                add("packet", "port=0 " + note(p, nil))
+                send(p, port: 0)
             }
         }
         return s
