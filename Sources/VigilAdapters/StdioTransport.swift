@@ -17,6 +17,7 @@ public final class StdioTransport: FrameTransport {
     private var errFromChild: Int32 = -1
     private var splitter: FrameSplitter
     private var tail: [UInt8] = []
+    private var readBuffer = [UInt8](repeating: 0, count: 65_536)
     private static let tailLimit = 64 * 1024
 
     /// `argv[0]` is looked up on PATH.
@@ -94,7 +95,6 @@ public final class StdioTransport: FrameTransport {
     }
 
     public func receive(before deadline: ContinuousClock.Instant) throws(AdapterFailure) -> IUTFrame {
-        var buffer = [UInt8](repeating: 0, count: 65_536)
         while true {
             let next: (type: UInt8, body: [UInt8])?
             do {
@@ -117,13 +117,17 @@ public final class StdioTransport: FrameTransport {
                 throw AdapterFailure(.quiesce, "nothing within the step deadline\(splitter.pending > 0 ? " (\(splitter.pending) bytes of an unfinished frame)" : "")",
                                      stderrTail: stderrTail)
             }
-            var fds = [pollfd(fd: fromChild, events: Int16(POLLIN), revents: 0), pollfd(fd: errFromChild, events: Int16(POLLIN), revents: 0)]
-            let ms = left.pollMilliseconds
-            _ = poll(&fds, 2, ms)
-            drainStderr()
-            let n = buffer.withUnsafeMutableBytes { read(fromChild, $0.baseAddress, $0.count) }
+            // Read first: the answer is usually there already; poll only when it is not.
+            var n = readBuffer.withUnsafeMutableBytes { read(fromChild, $0.baseAddress, $0.count) }
+            if n < 0, errno == EAGAIN {
+                var fds = (pollfd(fd: fromChild, events: Int16(POLLIN), revents: 0), pollfd(fd: errFromChild, events: Int16(POLLIN), revents: 0))
+                let ms = left.pollMilliseconds
+                _ = withUnsafeMutableBytes(of: &fds) { poll($0.baseAddress!.assumingMemoryBound(to: pollfd.self), 2, ms) }
+                if fds.1.revents != 0 { drainStderr() }
+                n = readBuffer.withUnsafeMutableBytes { read(fromChild, $0.baseAddress, $0.count) }
+            }
             if n > 0 {
-                splitter.feed(buffer[0..<n])
+                splitter.feed(readBuffer[0..<n])
             } else if n == 0 {
                 drainStderr()
                 throw AdapterFailure(.alive, "the IUT closed its output\(exitNote())", stderrTail: stderrTail)

@@ -38,6 +38,30 @@ static void write_all(const uint8_t *p, size_t n) {
     }
 }
 
+/* Frames out are gathered and written together once every complete frame in has been handled, so
+   that the kit wakes once per answer, not once per frame. */
+static uint8_t *outbuf;
+static size_t outlen, outcap;
+
+static void out_flush(void) {
+    write_all(outbuf, outlen);
+    outlen = 0;
+}
+
+static void out_append(const uint8_t *p, size_t n) {
+    if (outcap - outlen < n) {
+        if (outlen > 0) out_flush();
+        if (outcap < n) {
+            uint8_t *q = realloc(outbuf, n);
+            if (!q) { write_all(p, n); return; }
+            outbuf = q;
+            outcap = n;
+        }
+    }
+    memcpy(outbuf + outlen, p, n);
+    outlen += n;
+}
+
 /* ---- UDP mode ----------------------------------------------------------------------------- */
 
 typedef struct {
@@ -141,8 +165,8 @@ static void emit(void *ctx, uint8_t type, const uint8_t *body, size_t len) {
     uint32_t l = (uint32_t)len + 1;
     hdr[0] = (uint8_t)(l >> 24); hdr[1] = (uint8_t)(l >> 16); hdr[2] = (uint8_t)(l >> 8); hdr[3] = (uint8_t)l;
     hdr[4] = type;
-    write_all(hdr, 5);
-    write_all(body, len);
+    out_append(hdr, 5);
+    out_append(body, len);
 }
 
 /* ---- frames in ---------------------------------------------------------------------------- */
@@ -183,6 +207,9 @@ int main(int argc, char **argv) {
     }
     if (mutant && *mutant) fprintf(stderr, "refnode: running mutant %s\n", mutant);
 
+    outcap = 1 << 16;
+    outbuf = malloc(outcap);
+    if (!outbuf) return 1;
     incap = 1 << 16;
     inbuf = malloc(incap);
     if (!inbuf) return 1;
@@ -213,9 +240,10 @@ int main(int argc, char **argv) {
             int rc = rn_handle(node, type, inbuf + 5, l - 1, emit, NULL);
             memmove(inbuf, inbuf + 4 + l, inlen - 4 - l);
             inlen -= 4 + l;
-            if (rc == 1) { rn_destroy(node); udp_close(); return 0; }   /* BYE */
+            if (rc == 1) { out_flush(); rn_destroy(node); udp_close(); return 0; }   /* BYE */
             if (out_broken) { fprintf(stderr, "refnode: stdout closed; exiting\n"); return 0; }
         }
+        out_flush();
         if (eof) { rn_destroy(node); udp_close(); return 0; }
 
         struct pollfd pf[5];
@@ -234,6 +262,7 @@ int main(int argc, char **argv) {
             dgram[0] = udp.port[i - 1];
             udp.sent = 0;
             rn_handle(node, RN_PACKET, dgram, (size_t)got + 1, emit, NULL);
+            out_flush();
         }
         if (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             if (incap - inlen < 4096) {
