@@ -1,6 +1,9 @@
 import ArgumentParser
+import VigilAdapters
+import VigilConformance
 import VigilCore
 import VigilFailover
+import VigilFuzz
 import VigilSAN
 
 struct BenchCommand: ParsableCommand {
@@ -17,10 +20,13 @@ struct BenchCommand: ParsableCommand {
             responder model's check of each packet (sequence classification, ACK built)
               failover   virtual seconds of a takeover simulated per wall second (time compression), and \
             exhaustive-mode schedules explored and checked per second
+              fuzz       fuzz runs per second against refnode for every role, in-process (its C core linked \
+            into the kit) and through the stdio adapter (refnode next to vigil), with one and two jobs; \
+            then the median time to shrink a finding, over every refnode mutant (seed 1)
             """
     )
 
-    @Argument(help: "Which benchmark: san or failover.")
+    @Argument(help: "Which benchmark: san, failover or fuzz.")
     var which: String = "san"
 
     @Option(name: .long, help: "Seconds to spend on each measurement.")
@@ -30,8 +36,8 @@ struct BenchCommand: ParsableCommand {
     var payload: Int = 512
 
     func validate() throws {
-        guard which == "san" || which == "failover" else {
-            throw ValidationError("Unknown benchmark '\(which)'. Known: san, failover.")
+        guard ["san", "failover", "fuzz"].contains(which) else {
+            throw ValidationError("Unknown benchmark '\(which)'. Known: san, failover, fuzz.")
         }
         guard seconds > 0, seconds <= 600 else { throw ValidationError("--seconds must be above 0 and at most 600.") }
         guard (0...SANPacket.maxPayload).contains(payload) else { throw ValidationError("--payload must be 0-512.") }
@@ -40,6 +46,8 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         if which == "failover" {
             print(FailoverBenchmark.run(seconds: seconds), terminator: "")
+        } else if which == "fuzz" {
+            runFuzz()
         } else {
             runSAN()
         }
@@ -68,6 +76,50 @@ struct BenchCommand: ParsableCommand {
         let size = packets[0].count
         print("san codec decode (\(payload)-byte payload, \(size)-byte packet, CRC-32C): \(format(decode.rate)) packets/s (\(decode.count) in \(fixed(decode.elapsed)) s)")
         print("san responder check (decode + model step + ACK built): \(format(check.rate)) packets/s (\(check.count) in \(fixed(check.elapsed)) s)")
+    }
+
+    private func runFuzz() {
+        let stdio = IUTOptions.builtinPath()
+        for role in Role.allCases {
+            guard let oracle = Suites.oracle(for: role), Campaign(role: role, seed: 1).generate(0) != nil else { continue }
+            for (label, transport) in [("in-process (linked refnode)", { () -> any FrameTransport in InProcessTransport { LinkedRefNodeIUT(mutant: nil)! } }),
+                                       ("stdio (refnode process)", { () -> any FrameTransport in StdioTransport(argv: [stdio]) })] {
+                for jobs in [1, 2] {
+                    let runners = (0..<jobs).map { _ in ConformanceRunner(role: role, transport: transport, oracle: oracle) }
+                    defer { runners.forEach { $0.closeSession() } }
+                    var campaign = Campaign(role: role, seed: 1)
+                    let clock = ContinuousClock()
+                    let start = clock.now
+                    let summary = campaign.run(runs: 100_000_000, runners: runners, shouldStop: { clock.now - start >= .milliseconds(Int64(seconds * 1000)) ? "time" : nil })
+                    let elapsed = (clock.now - start).seconds
+                    if let failure = runners[0].startFailure {
+                        print("fuzz \(role) \(label): the IUT could not be started: \(failure)")
+                        break
+                    }
+                    print("fuzz \(role) \(label), \(jobs) job\(jobs == 1 ? "" : "s"): \(format(Double(summary.runs) / elapsed)) runs/s (\(summary.runs) runs in \(fixed(elapsed)) s, coverage \(summary.coverage.count) features, \(summary.findings.count) findings)")
+                }
+            }
+        }
+        var times: [Double] = []
+        var sizes: [Int] = []
+        for mutant in LinkedRefNodeIUT.mutants {
+            guard let role = Role(rawValue: mutant.role), let oracle = Suites.oracle(for: role), Campaign(role: role, seed: 1).generate(0) != nil else { continue }
+            let runner = ConformanceRunner(role: role, transport: { InProcessTransport { LinkedRefNodeIUT(mutant: mutant.name)! } }, oracle: oracle)
+            defer { runner.closeSession() }
+            var campaign = Campaign(role: role, seed: 1)
+            var hit: Campaign.Finding?
+            _ = campaign.run(runs: 20_000, runners: [runner], shouldStop: { hit == nil ? nil : "found" }, found: { if $0.rule == mutant.rule { hit = $0 } })
+            if let hit {
+                times.append(hit.shrinkTime.seconds)
+                sizes.append(hit.minimized.lines.count)
+            }
+        }
+        times.sort()
+        sizes.sort()
+        if !times.isEmpty {
+            let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
+            print("shrink (in-process, \(times.count) mutants found): median \(String(format: "%.3f", median)) s, slowest \(String(format: "%.3f", times.last!)) s; minimized sizes median \(sizes[sizes.count / 2]), largest \(sizes.last!) stimuli")
+        }
     }
 
     /// Runs `body` in batches until `seconds` have passed; one core, wall-clock time.
