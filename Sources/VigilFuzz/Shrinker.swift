@@ -3,7 +3,8 @@ import VigilCore
 
 /// Reduces a failing script to a small one that still fails with the same rule, by re-running it: first
 /// whole chunks of stimulus lines are deleted (halves, then quarters, … then single lines, in the manner
-/// of delta debugging), then each remaining gap in time is shortened. The result is a script the runner
+/// of delta debugging), then the numbers and byte strings of what is left are simplified (toward zero,
+/// shorter), then each remaining gap in time is shortened. The result is a script the runner
 /// replays to the same divergence.
 public struct Shrinker {
     /// Runs a script and returns the divergence it ends with, nil when it passes.
@@ -67,6 +68,26 @@ public struct Shrinker {
             if !progressed { chunk /= 2 }
         }
 
+        // Simplify what is left: each `key=number` token toward zero (0, 1, half), each `data=`/`hex=`
+        // byte string shorter, as far as the failure allows.
+        for i in best.lines.indices {
+            var tokens = best.lines[i].argument.split(separator: " ").map(String.init)
+            for k in tokens.indices {
+                for simpler in Self.simpler(tokens[k]) {
+                    var candidateTokens = tokens
+                    candidateTokens[k] = simpler
+                    var candidate = best
+                    candidate.lines[i].argument = candidateTokens.joined(separator: " ")
+                    if let d = stillFails(candidate) {
+                        best = candidate
+                        bestDivergence = d
+                        tokens = candidateTokens
+                        break
+                    }
+                }
+            }
+        }
+
         // Shorten the gaps: move each line (and all after it) earlier, as far as the failure allows.
         var i = 1
         while i < best.lines.count {
@@ -87,6 +108,25 @@ public struct Shrinker {
         best.headers.removeAll { $0.key == "shrunk" }
         best.headers.append(.init(key: "shrunk", value: "from \(stimuli(script)) to \(stimuli(best)) stimuli in \(runs) runs"))
         return Outcome(script: best, divergence: bestDivergence, runs: runs, before: stimuli(script), after: stimuli(best))
+    }
+
+    /// Simpler spellings of one token, simplest first: a number toward zero, a byte string shorter.
+    static func simpler(_ token: String) -> [String] {
+        guard let eq = token.firstIndex(of: "=") else { return [] }
+        let key = token[..<eq], value = token[token.index(after: eq)...]
+        if key == "data" || key == "hex" {
+            guard value.count > 2 else { return [] }
+            // Keep whole bytes: the first byte alone, then the first half.
+            let half = (value.count / 4) * 2
+            return [String(value.prefix(2)), String(value.prefix(half))].filter { $0.count < value.count && !$0.isEmpty }
+                .map { "\(key)=\($0)" }
+        }
+        let hex = value.hasPrefix("0x")
+        guard let v = hex ? UInt64(value.dropFirst(2), radix: 16) : UInt64(value), v > 0 else { return [] }
+        var out: [UInt64] = [0]
+        if v > 1 { out.append(1) }
+        if v > 3 { out.append(v / 2) }
+        return out.map { "\(key)=" + (hex ? "0x" + String($0, radix: 16, uppercase: true) : String($0)) }
     }
 
     func stimuli(_ s: Script) -> Int { s.lines.filter { $0.direction == .stimulus && !derived($0) }.count }
