@@ -1,6 +1,9 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+/// libFuzzer targets, each Sources/VigilFuzzTargets/NAME/Entry.swift, product fuzz-NAME (scripts/libfuzz.sh).
+let libFuzzTargets = ["san-packet", "san-notation", "failover", "adapter", "script", "pcap"]
+
 let package = Package(
     name: "Vigil",
     platforms: [.macOS(.v13)],
@@ -11,7 +14,7 @@ let package = Package(
         .library(name: "VigilSAN", targets: ["VigilSAN"]),
         .library(name: "VigilFailover", targets: ["VigilFailover"]),
         .library(name: "VigilAdapters", targets: ["VigilAdapters"]),
-    ],
+    ] + libFuzzTargets.map { .executable(name: "fuzz-\($0)", targets: ["fuzz-\($0)"]) },
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
@@ -71,7 +74,17 @@ let package = Package(
             name: "VigilConformanceTests", dependencies: ["VigilConformance", "VigilAdapters", "VigilSAN", "VigilCore", "refnode"],
             exclude: ["Fixtures"]
         ),
-    ],
+        // libFuzzer targets of the kit's own decoders (scripts/libfuzz.sh, README "Fuzzing the decoders with
+        // libFuzzer"): the shared harness, and one executable per target whose only source defines
+        // LLVMFuzzerTestOneInput. Built with -DVIGIL_LIBFUZZER libFuzzer supplies main; otherwise each is a
+        // plain program that replays inputs, so an ordinary build links them like any executable.
+        .target(
+            name: "VigilFuzzHarness", dependencies: ["VigilCore", "VigilSAN", "VigilFailover", "VigilAdapters", "VigilEvidence"],
+            path: "Sources/VigilFuzzTargets/Harness"
+        ),
+    ] + libFuzzTargets.map {
+        .executableTarget(name: "fuzz-\($0)", dependencies: ["VigilFuzzHarness"], path: "Sources/VigilFuzzTargets/\($0)")
+    },
     swiftLanguageModes: [.v6],
     cLanguageStandard: .c11
 )

@@ -12,7 +12,9 @@
  *  - a barrier sends its RDMA write and RDMA read back to back on the route; it succeeds when the read's
  *    ACK returns the number written, fails on a time-out or NACK, and is retried with a fresh number on
  *    a mismatch;
- *  - a sequence-error NACK retransmits at once (no barrier) on the same path;
+ *  - a sequence-error NACK retransmits at once (no barrier) on the same path; a NACK to such a resend
+ *    recovers as a time-out does, with barriers (else a packet lost for good would be resent for ever);
+ *  - responses are matched on the port they arrive by too (TSNs are per port);
  *  - after recovery, packets are resent with fresh TSNs; already acknowledged ones are not resent.
  */
 #include <stdlib.h>
@@ -42,6 +44,7 @@ typedef struct {
     uint16_t tsn;
     uint64_t deadline;
     bool acked, ordered;
+    bool nack_retx;           /* this transmission was a resend after a sequence-error NACK */
 } opkt;
 
 typedef struct {
@@ -267,7 +270,7 @@ static void fail_vi(rn_node *n, rvi *v, uint32_t failed_serial, uint8_t status) 
 }
 
 /* Resend every unacknowledged outstanding packet from index `from` (SAN-REQ-RETX-EARLIEST). */
-static void retransmit_from(rn_node *n, rvi *v, int from) {
+static void retransmit_from(rn_node *n, rvi *v, int from, bool after_nack) {
     struct rn_requestor *s = n->req;
     for (int i = from; i < v->ocount; i++) {
         opkt *o = &v->out[(v->ohead + i) % (REQ_WINDOW + 2)];
@@ -278,6 +281,7 @@ static void retransmit_from(rn_node *n, rvi *v, int from) {
             if (p < 0) continue;
             o->path = (uint8_t)p;
         }
+        o->nack_retx = after_nack;
         transmit(n, v, o);
     }
 }
@@ -403,7 +407,7 @@ static void finish_recovery(rn_node *n) {
         v->member = false;
         v->halted = false;
         if (!path_good(s, v->ordered_path)) v->ordered_path = (uint8_t)first_good(s, -1);
-        retransmit_from(n, v, earliest_unacked(v));                     /* SAN-REQ-TRANSIENT-SAME-PATH */
+        retransmit_from(n, v, earliest_unacked(v), false);              /* SAN-REQ-TRANSIENT-SAME-PATH */
         pump(n, v);
     }
     /* VIs that timed out while this recovery ran get their own. */
@@ -430,7 +434,7 @@ static void finish_recovery(rn_node *n) {
 static void timeout_vi(rn_node *n, rvi *v) {
     struct rn_requestor *s = n->req;
     if (MUT(n, M_REQ_NO_BARRIER_AFTER_TIMEOUT)) {
-        retransmit_from(n, v, earliest_unacked(v));
+        retransmit_from(n, v, earliest_unacked(v), false);
         return;
     }
     v->halted = true;
@@ -463,12 +467,12 @@ static void barrier_done(rn_node *n, int path, bool ok) {
 
 /* ---- receiving ---------------------------------------------------------------------------- */
 
-static void on_sup_ack(rn_node *n, const san_pkt *p) {
+static void on_sup_ack(rn_node *n, uint8_t port, const san_pkt *p) {
     struct rn_requestor *s = n->req;
     for (int i = 0; i < REQ_MAX_SUP; i++) {
         supmsg *m = &s->sup[i];
         if (!m->active || p->supop != m->supop + 1 || p->tsn != m->tsn || p->path != m->path_field) continue;
-        if (p->sid != n->san.peer[m->via & 1]) continue;
+        if (p->sid != n->san.peer[m->via & 1] || (m->via >> 1) != port) continue;
         if (m->supop == SUP_BARRIER_LOC && (p->sup_vi != n->san.barrier_vi || p->sup_address != n->san.barrier_address)) continue;
         m->active = false;
         if (m->supop == SUP_BARRIER_LOC) s->loc_agreed = true;
@@ -483,13 +487,13 @@ static void on_sup_ack(rn_node *n, const san_pkt *p) {
     }
 }
 
-static bool on_barrier_response(rn_node *n, int path_hint, const san_pkt *p) {
+static bool on_barrier_response(rn_node *n, uint8_t port, const san_pkt *p) {
     struct rn_requestor *s = n->req;
-    (void)path_hint;
     if (p->vi != n->san.barrier_vi) return false;
     for (int path = 0; path < 4; path++) {
         barrier *b = &s->bar[path];
-        if (!b->active || p->sid != n->san.peer[path & 1]) continue;
+        /* TSNs are per port: the path is the port the answer arrived on and the port it came from. */
+        if (!b->active || p->sid != n->san.peer[path & 1] || (path >> 1) != port) continue;
         if (p->tsn == b->wtsn && p->op == OP_WRITE) {
             if (p->tt == TT_NACK) barrier_done(n, path, false);
             return true;
@@ -507,16 +511,18 @@ static bool on_barrier_response(rn_node *n, int path_hint, const san_pkt *p) {
     return false;
 }
 
-static void on_response(rn_node *n, const san_pkt *p) {
+static void on_response(rn_node *n, uint8_t port, const san_pkt *p) {
     struct rn_requestor *s = n->req;
-    if (on_barrier_response(n, -1, p)) return;
+    if (on_barrier_response(n, port, p)) return;
     rvi *v = find_vi(s, p->vi);
     if (!v || v->error) return;
-    /* SAN-REQ-MATCH: source, VI, sequence number, operation and TSN. */
+    /* SAN-REQ-MATCH: source, VI, sequence number, operation and TSN. A TSN is unique only among the
+       requests of one port (SAN-REQ-TSN-UNIQUE), and a response comes back to the port its request
+       left by, so the port it arrived on is part of the match. */
     int idx = -1;
     for (int i = 0; i < v->ocount; i++) {
         opkt *o = &v->out[(v->ohead + i) % (REQ_WINDOW + 2)];
-        if (o->seq != p->seq || p->sid != n->san.peer[o->path & 1]) continue;
+        if (o->seq != p->seq || p->sid != n->san.peer[o->path & 1] || (o->path >> 1) != port) continue;
         desc *d = desc_of(v, o->serial);
         if (!d || d->op != p->op) continue;
         if (o->tsn != p->tsn && !MUT(n, M_REQ_MATCH_IGNORES_TSN)) continue;
@@ -530,7 +536,13 @@ static void on_response(rn_node *n, const san_pkt *p) {
     if (p->tt == TT_NACK) {
         if (v->halted) return;
         if (p->reason == NACK_SEQ) {                                     /* SAN-REQ-NACK-RECOVERY */
-            retransmit_from(n, v, MUT(n, M_REQ_RETX_FROM_NACKED) ? idx : earliest_unacked(v));
+            /* A resend after a NACK that is itself NACKed did not close the gap (the earliest packet
+               keeps getting lost, e.g. on a dead path, while the NACKs come back over the others):
+               recover as after a time-out, with barriers ("The requestor repeats these two basic steps
+               on each path until the packet is transmitted successfully", col. 10). Resending on every
+               NACK would go on for ever, the time-out never coming. */
+            if (o->nack_retx && o->tsn == p->tsn) { timeout_vi(n, v); return; }   /* answers this very resend */
+            retransmit_from(n, v, MUT(n, M_REQ_RETX_FROM_NACKED) ? idx : earliest_unacked(v), true);
         } else {
             fail_vi(n, v, o->serial, 1);                                 /* SAN-REQ-NACK-FAIL */
         }
@@ -557,8 +569,8 @@ int req_packet(rn_node *n, uint8_t port, const uint8_t *b, size_t len, const cha
     if (san_decode(b, len, &p, true) != SAN_OK) return 0;
     if (p.did != n->san.port[port] || p.fabric != ((n->san.fabrics >> port) & 1)) return 0;
     if (p.sid != n->san.peer[0] && p.sid != n->san.peer[1]) return 0;
-    if (p.tt == TT_SUP) { on_sup_ack(n, &p); return 0; }
-    if (p.tt == TT_ACK || p.tt == TT_NACK) on_response(n, &p);
+    if (p.tt == TT_SUP) { on_sup_ack(n, port, &p); return 0; }
+    if (p.tt == TT_ACK || p.tt == TT_NACK) on_response(n, port, &p);
     return 0;
 }
 

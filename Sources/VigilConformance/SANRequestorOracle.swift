@@ -84,16 +84,16 @@ public struct SANRequestorOracle: RoleOracle {
                 } catch {
                     return .error(CaseIO.scriptError(error))
                 }
-                io.transcript.lines.append(line)
+                io.record(line)
             case ("fabric", let action?):
                 do {
                     try fabric(action, args, line: line.lineNumber)
                 } catch {
                     return .error(CaseIO.scriptError(error))
                 }
-                io.transcript.lines.append(line)
+                io.record(line)
             case ("time", _):
-                io.transcript.lines.append(line)
+                io.record(line)
             case ("packet", _):
                 // A delivery the kit wrote into an earlier transcript: the fabric makes it again on replay.
                 continue
@@ -138,7 +138,8 @@ public struct SANRequestorOracle: RoleOracle {
             deliveries.removeAll { $0.at <= now }
             for d in due {
                 modelStep(.packet(d.bytes, port: d.port))
-                let argument = "port=\(d.port) " + SANWirePacket(bytes: d.bytes).notation
+                // The notation (hex of up to 512 bytes) only when a transcript is kept.
+                let argument = io.recording ? "port=\(d.port) " + SANWirePacket(bytes: d.bytes).notation : "port=\(d.port)"
                 let packetLine = Script.Line(time: now, direction: .stimulus, verb: "packet", argument: argument, lineNumber: line.lineNumber)
                 if let v = try react(try io.stimulate(.packet(port: d.port, bytes: d.bytes), line: packetLine), line: packetLine, &io) { return v }
             }
@@ -171,8 +172,8 @@ public struct SANRequestorOracle: RoleOracle {
         for f in reaction.frames {
             switch f {
             case .packet(let port, let bytes):
-                io.transcript.lines.append(Script.Line(time: now, direction: .observation, verb: "packet",
-                                                       argument: "port=\(port) " + SANWirePacket(bytes: bytes).notation))
+                io.record(Script.Line(time: now, direction: .observation, verb: "packet",
+                                      argument: "port=\(port) " + SANWirePacket(bytes: bytes).notation))
                 let step = modelStep(.transmit(bytes, port: port))
                 if let d = step.divergence {
                     return .fail(Divergence(rule: d.rule.rule, step: line.lineNumber, time: now, expected: d.detail + "; allowed: "
@@ -180,7 +181,7 @@ public struct SANRequestorOracle: RoleOracle {
                 }
                 carry(bytes, fromPort: port)
             case .event(let e):
-                io.transcript.lines.append(Script.Line(time: now, direction: .observation, verb: "event", argument: describeEvent(e)))
+                io.record(Script.Line(time: now, direction: .observation, verb: "event", argument: describeEvent(e)))
                 guard case .completion = e else {
                     return .fail(Divergence(rule: SANRule.reqDescriptorComplete.rule, step: line.lineNumber, time: now,
                                             expected: "COMPLETION events only", observed: describeEvent(e)))

@@ -105,31 +105,52 @@ public struct Script: Hashable, Sendable {
     }
 
     public static func parse(_ text: String) throws(ParseError) -> Script {
+        // Read as Unicode scalars, not Characters: "\r\n" is one Character (so a split on "\n" never ended
+        // such a line), and a tab or space followed by a combining mark is one Character that is no longer
+        // a separator. Either way the text a parsed script writes parsed differently (found by the libFuzzer
+        // script target; regressions in corpus/libfuzzer/script/). Columns count scalars.
+        typealias Scalars = Substring.UnicodeScalarView
+        func isBlank(_ c: Unicode.Scalar) -> Bool { c == " " || c == "\t" }
+        func isWordScalar(_ c: Unicode.Scalar) -> Bool {
+            switch c.properties.generalCategory {
+            case .nonspacingMark, .spacingMark, .enclosingMark: return true
+            default: return c.properties.isAlphabetic
+            }
+        }
+        func string(_ s: Scalars) -> String { String(Substring(s)) }
+        /// Blanks and carriage returns at the end go: a field that ended in "\r" would, written before
+        /// the line's "\n", end the line differently.
+        func trimmedEnd(_ s: Scalars) -> Scalars {
+            var s = s
+            while let c = s.last, isBlank(c) || c == "\r" { s = s.dropLast() }
+            return s
+        }
         var script = Script()
         var lastTime = VirtualTime.zero
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, raw) in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let number = index + 1
-            let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
-            let trimmed = line.drop { $0 == " " || $0 == "\t" }
+            var line = raw
+            while line.last == "\r" { line = line.dropLast() }
+            let trimmed = line.drop(while: isBlank)
             if trimmed.isEmpty { continue }
-            if trimmed.hasPrefix("#") {
-                if script.headers.isEmpty && script.lines.isEmpty { script.preface.append(String(trimmed.dropFirst().drop { $0 == " " })) }
+            if trimmed.first == "#" {
+                if script.headers.isEmpty && script.lines.isEmpty { script.preface.append(string(trimmed.dropFirst().drop { $0 == " " })) }
                 continue
             }
             let column = line.count - trimmed.count + 1
-            if trimmed.hasPrefix("@") {
+            if trimmed.first == "@" {
                 let body = trimmed.dropFirst()
-                let key = body.prefix { $0 != " " && $0 != "\t" }
-                guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" }) else {
+                let key = body.prefix { !isBlank($0) }
+                guard !key.isEmpty, key.allSatisfy({ isWordScalar($0) || $0.properties.numericType != nil || $0 == "-" }) else {
                     throw ParseError(line: number, column: column + 1, "a header is @name value; the name may hold letters, digits and '-'")
                 }
-                let value = body.dropFirst(key.count).drop { $0 == " " || $0 == "\t" }
-                script.headers.append(Header(key: String(key), value: String(value).trimmedTrailing()))
+                let value = body.dropFirst(key.count).drop(while: isBlank)
+                script.headers.append(Header(key: string(key), value: string(trimmedEnd(value))))
                 continue
             }
             // time direction verb argument [# comment]
             var rest = trimmed
-            let timeText = rest.prefix { $0 != " " && $0 != "\t" }
+            let timeText = Substring(rest.prefix { !isBlank($0) })
             guard let time = parseTime(timeText) else {
                 throw ParseError(line: number, column: column, "expected a time in seconds such as 0.000250, found '\(timeText)'")
             }
@@ -137,25 +158,25 @@ public struct Script: Hashable, Sendable {
                 throw ParseError(line: number, column: column, "time \(time) is earlier than the line before (\(lastTime)); time never goes back")
             }
             lastTime = time
-            rest = rest.dropFirst(timeText.count).drop { $0 == " " || $0 == "\t" }
+            rest = rest.dropFirst(timeText.unicodeScalars.count).drop(while: isBlank)
             let directionColumn = line.count - rest.count + 1
             guard let d = rest.first, let direction = Direction(rawValue: String(d)) else {
                 throw ParseError(line: number, column: directionColumn, "expected '>' (stimulus) or '<' (observation) after the time")
             }
-            rest = rest.dropFirst().drop { $0 == " " || $0 == "\t" }
+            rest = rest.dropFirst().drop(while: isBlank)
             let verbColumn = line.count - rest.count + 1
-            let verb = rest.prefix { $0 != " " && $0 != "\t" && $0 != "#" }
-            guard !verb.isEmpty, verb.allSatisfy({ $0.isLetter || $0 == "-" }) else {
+            let verb = rest.prefix { !isBlank($0) && $0 != "#" }
+            guard !verb.isEmpty, verb.allSatisfy({ isWordScalar($0) || $0 == "-" }) else {
                 throw ParseError(line: number, column: verbColumn, "expected a verb (packet, command, event, …) after the direction")
             }
             rest = rest.dropFirst(verb.count)
             var comment: String? = nil
             if let hash = rest.firstIndex(of: "#") {
-                comment = String(rest[rest.index(after: hash)...]).trimmingLeading().trimmedTrailing()
+                comment = string(trimmedEnd(rest[rest.index(after: hash)...].drop(while: isBlank)))
                 rest = rest[..<hash]
             }
-            let argument = rest.split(whereSeparator: { $0 == " " || $0 == "\t" }).joined(separator: " ")
-            script.lines.append(Line(time: time, direction: direction, verb: String(verb), argument: argument, comment: comment,
+            let argument = rest.split(whereSeparator: { isBlank($0) || $0 == "\r" }).map(string).joined(separator: " ")
+            script.lines.append(Line(time: time, direction: direction, verb: string(verb), argument: argument, comment: comment,
                                      lineNumber: number))
         }
         return script

@@ -78,6 +78,36 @@ public enum VigilPcap {
             throw CaptureError(path: path, record: 0, offset: nil, "not a capture libpcap can read (\(why))")
         }
         defer { pcap_close(handle) }
+        return try records(of: handle, path: path)
+    }
+
+    /// Reads a capture held in memory, exactly as `read(_:)` reads a file (libpcap over `fmemopen`), for
+    /// captures that never touch the disk (the libFuzzer target of the reader). `name` stands for the path
+    /// in errors.
+    public static func read(bytes: [UInt8], name: String = "<memory>") throws(CaptureError) -> [CaptureRecord] {
+        var copy = bytes
+        var result: Result<[CaptureRecord], CaptureError> = .success([])
+        copy.withUnsafeMutableBytes { buffer in
+            // fmemopen refuses a zero-size buffer on some C libraries; an empty capture is cut short anyway.
+            guard buffer.count > 0, let file = fmemopen(buffer.baseAddress, buffer.count, "rb") else {
+                result = .failure(CaptureError(path: name, record: 0, offset: nil, "not a capture libpcap can read (empty or unreadable)"))
+                return
+            }
+            var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
+            guard let handle = pcap_fopen_offline_with_tstamp_precision(file, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) else {
+                fclose(file)
+                let why = String(decoding: errbuf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                result = .failure(CaptureError(path: name, record: 0, offset: nil, "not a capture libpcap can read (\(why))"))
+                return
+            }
+            defer { pcap_close(handle) }  // closes the FILE too, while the buffer is still alive
+            do throws(CaptureError) { result = .success(try records(of: handle, path: name)) } catch { result = .failure(error) }
+        }
+        return try result.get()
+    }
+
+    /// The records of an open capture, checked as `read(_:)` describes.
+    private static func records(of handle: OpaquePointer, path: String) throws(CaptureError) -> [CaptureRecord] {
         let link = pcap_datalink(handle)
         guard link == linkType else {
             let name = pcap_datalink_val_to_name(link).map { String(cString: $0) } ?? "unknown"

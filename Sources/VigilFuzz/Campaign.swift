@@ -83,7 +83,7 @@ public struct Campaign {
 
     func headers(_ n: Int, origin: String) -> [Script.Header] {
         [.init(key: "case", value: "fuzz-\(seed)-\(n)"), .init(key: "role", value: role.rawValue), .init(key: "seed", value: "\(seed)"),
-         .init(key: "run", value: "\(n)"), .init(key: "origin", value: origin)]
+         .init(key: "input", value: "\(n)"), .init(key: "origin", value: origin)]
     }
 
     /// Input `n`: a fresh case, or (when the corpus has entries) a mutation of one of them.

@@ -159,7 +159,7 @@ extension SANRequestor {
     }
 
     private func usedByEntries(_ tsn: UInt16, port: UInt8) -> Bool {
-        vis.values.contains { $0.outstanding.contains { $0.usedTSNs.contains(tsn) && $0.path.requestorPort == port } }
+        vis.values.contains { $0.outstanding.contains { $0.usedTSNs.contains(portTSN(tsn, port)) } }
     }
 
     /// The earliest instant at which something is due (a time-out or a probe), nil when nothing waits.

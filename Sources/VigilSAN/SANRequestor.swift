@@ -41,7 +41,10 @@ public struct SANRequestor: Hashable, Sendable {
         var path: PathID
         var acb: AdaptiveControl
         var tsn: UInt16
-        var usedTSNs: Set<UInt16>
+        /// Every (port, TSN) a transmission of this packet used, as `port << 16 | TSN`. TSNs are per port
+        /// (SAN-REQ-TSN-UNIQUE, model choice): a response returns to the port its request left by, so
+        /// only a TSN reused from the same port could let a stale answer pass for a fresh one.
+        var usedTSNs: Set<UInt32>
         var sentAt: VirtualTime
         var acked = false
     }
@@ -239,6 +242,10 @@ extension SANRequestor {
         }
         let posted = vi.descriptors[d]
         if posted.launched.isEmpty, let earlier = vi.descriptors[..<d].first(where: { $0.descriptor.waitsForAcks && !$0.done }) {
+            // A packet that is one already outstanding is a resend outside recovery, not a new descriptor.
+            if let e = vi.outstanding.first(where: { !$0.acked && $0.request == r }) {
+                return diverge(.reqRetransmitEarliest, observed, "seq \(e.request.sequence) (\(e.request.brief)) was resent outside error recovery")
+            }
             return diverge(.reqNDAA, observed,
                            "descriptor \(posted.id) started before every packet of \(earlier.descriptor.ordered ? "NDAA" : "unordered") descriptor \(earlier.id) was acknowledged")
         }
@@ -265,7 +272,7 @@ extension SANRequestor {
             return diverge(.reqTSNUnique, observed, "TSN \(packet.tsn) is in use by \(clash)")
         }
         vi.outstanding.append(Entry(serial: vi.nextSerial, descriptor: posted.id, index: index, request: r, path: path,
-                                    acb: packet.acb, tsn: packet.tsn, usedTSNs: [packet.tsn], sentAt: now))
+                                    acb: packet.acb, tsn: packet.tsn, usedTSNs: [portTSN(packet.tsn, path.requestorPort)], sentAt: now))
         vi.nextSerial += 1
         vi.descriptors[d].launched.insert(index)
         if r.ordered { vi.nextSeq &+= 1 }
@@ -298,20 +305,22 @@ extension SANRequestor {
         case .failure(let d): return d.step
         case .success(let rule): rules.append(rule)
         }
-        if vi.outstanding[i].usedTSNs.contains(packet.tsn) {
-            return diverge(.reqTSNUnique, observed, "a retransmission reuses TSN \(packet.tsn) of an earlier transmission of the packet")
+        if vi.outstanding[i].usedTSNs.contains(portTSN(packet.tsn, path.requestorPort)) {
+            return diverge(.reqTSNUnique, observed,
+                           "a retransmission reuses TSN \(packet.tsn) of an earlier transmission of the packet from port \(path.requestorPort)")
         }
         if let clash = tsnClash(packet.tsn, port: path.requestorPort) {
             return diverge(.reqTSNUnique, observed, "TSN \(packet.tsn) is in use by \(clash)")
         }
         vi.outstanding[i].tsn = packet.tsn
-        vi.outstanding[i].usedTSNs.insert(packet.tsn)
+        vi.outstanding[i].usedTSNs.insert(portTSN(packet.tsn, path.requestorPort))
         vi.outstanding[i].sentAt = now
         vi.outstanding[i].path = path
         vi.outstanding[i].acb = packet.acb
         let next = vi.outstanding[i].serial + 1
         if case .retransmit(_, let afterNack) = vi.recovery { vi.recovery = .retransmit(cursor: next, afterNack: afterNack) }
-        if !vi.outstanding.contains(where: { $0.serial >= next }) { vi.recovery = .none }
+        // Every unacknowledged packet has been resent (acknowledged ones may be skipped): recovery is over.
+        if !vi.outstanding.contains(where: { $0.serial >= next && !$0.acked }) { vi.recovery = .none }
         vis[r.vi] = vi
         noteTSN(packet.tsn, port: path.requestorPort)
         rules += [.reqTSNUnique, .reqHeader]
@@ -639,6 +648,12 @@ extension SANRequestor {
             guard let p = pending[tsn], p.sentAt + timers.responseTimeout <= now else { continue }
             pending[tsn] = nil
             if paths[p.via.index] == .good || paths[p.via.index] == .suspect { paths[p.via.index] = .failed }
+            // Model choice (SAN-REQ-SUP-TIMEOUT): path-good unanswered over the path it restores is a failed
+            // probe of that path; it is bad again and re-probed after the interval.
+            if p.message.op == .pathGood, p.via == p.message.path, paths[p.via.index] == .restoring {
+                paths[p.via.index] = .bad
+                nextProbe[p.via.index] = now + timers.probeInterval
+            }
             step.rules.append(.reqSupervisoryTimeout)
         }
         // Requests without an answer in time start recovery with barriers on every route they could have used.
@@ -708,7 +723,7 @@ extension SANRequestor {
                     }
                 }
             }
-            if case .retransmit(let cursor, _) = vi.recovery, !vi.outstanding.contains(where: { $0.serial >= cursor }) {
+            if case .retransmit(let cursor, _) = vi.recovery, !vi.outstanding.contains(where: { $0.serial >= cursor && !$0.acked }) {
                 vi.recovery = .none
             }
             vis[id] = vi
@@ -761,5 +776,8 @@ extension Request {
         }
     }
 }
+
+/// A TSN together with the requestor port it was used on (TSNs are per port).
+func portTSN(_ tsn: UInt16, _ port: UInt8) -> UInt32 { UInt32(port & 1) << 16 | UInt32(tsn) }
 
 func hex64(_ v: UInt64) -> String { "0x" + String(v, radix: 16, uppercase: true) }

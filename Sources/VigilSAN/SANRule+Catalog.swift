@@ -299,7 +299,7 @@ extension SANRule {
                 "A requestor gives each outstanding request from a port a transaction serial number no other outstanding request from that port has.",
                 [cite(5, "34-36", "Transaction and Packet Layers",
                       "The TSN can be used to help the port manage multiple outstanding requests and match the resulting responses uniquely to the appropriate request.")],
-                nil)
+                "TSNs are per port (model choice): a response comes back to the port its request left by, so a TSN need be unique only among the outstanding requests of one port, and a retransmission sent from another port may carry the TSN an earlier transmission of the packet had. A retransmission from the same port gets a TSN no earlier transmission of the packet used there (model choice), so that a late answer to the earlier transmission cannot pass for the answer to the new one.")
         case .reqResponseValid:
             return (.must,
                 "A response that fails the validity checks (destination, length, fabric, codes, CRC) is discarded by the requestor.",
@@ -311,7 +311,7 @@ extension SANRule {
                 [cite(10, "31-34", "Sequence Numbers on Response Packets",
                       "The requestor logic matches incoming responses with the originating request by comparing the SourceID, VI number, Sequence number, transaction type, and transaction Serial Number (TSN) with that of the originating request."),
                  cite(12, "40-41", nil, "In this case, the TSNs are utilized by the requestor to match response packets to outstanding requests.")],
-                nil)
+                "Because TSNs are per port (SAN-REQ-TSN-UNIQUE), the port a response arrives on is part of the match: a response on port 1 never matches a request sent from port 0 with the same TSN (model choice).")
         case .reqNackFailure:
             return (.must,
                 "A NACK for a reason other than sequence-error reports the failure of its descriptor to the session layer; the VI then stops (model choice: it moves to an error state and its remaining descriptors fail).",
@@ -413,7 +413,7 @@ extension SANRule {
                 "A supervisory message without its acknowledgement within the time-out counts as a failed barrier on the path it travelled: that path is failed, and the message may be sent again over another good path.",
                 [cite(11, "5-7", "Error Recovery and Path State",
                       "The requestor's view of the path state transitions from good to bad whenever the requestor fails to get an acknowledgment (either positive or negative) to a request.")],
-                "The patent does not say what happens when the supervisory protocol itself gets no answer; without an agreed barrier location no barrier can test the path, so its silence is taken as the barrier's.")
+                "The patent does not say what happens when the supervisory protocol itself gets no answer; without an agreed barrier location no barrier can test the path, so its silence is taken as the barrier's. A path-good message sent over the very path it restores, unanswered, is likewise a failed probe of that path: the path is bad again and is re-probed after the probe interval (model choice).")
         case .reqAllPathsBad:
             return (.modelChoice,
                 "When recovery leaves no good path to the peer, the VI moves to an error state and its descriptors complete with an error.",

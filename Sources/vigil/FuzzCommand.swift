@@ -343,6 +343,11 @@ enum Interrupt {
 
     static func install() {
         flag.store(false, ordering: .relaxed)
+        // A parent may have started us with SIGINT blocked (some process launchers do): unblock it.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
         signal(SIGINT) { _ in
             Interrupt.flag.store(true, ordering: .relaxed)
             signal(SIGINT, SIG_DFL)

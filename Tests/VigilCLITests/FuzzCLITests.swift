@@ -89,6 +89,38 @@ import Testing
         #expect(r.stdout.contains("300 runs") && r.stdout.contains("0 distinct divergences"))
     }
 
+    @Test func ctrlCStopsCleanlyAndKeepsWhatWasFound() throws {
+        let out = Self.temporary("interrupt")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let process = Process()
+        process.executableURL = CLITests.binary
+        process.arguments = ["fuzz", "--role", "san-responder", "--iut", "linked:rsp-skip-crc", "--runs", "100000000", "--out", out]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = Pipe()
+        try process.run()
+        // Wait for the first finding to be on disk, then interrupt.
+        let report = out + "/san-responder/SAN-RSP-VALID-CRC.md"
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: report), Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        Thread.sleep(forTimeInterval: 0.3)
+        process.interrupt()
+        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 1, "\(text)")
+        #expect(text.contains("stopped by interrupted"), "\(text)")
+        #expect(FileManager.default.fileExists(atPath: out + "/san-responder/SAN-RSP-VALID-CRC.vgl"))
+    }
+
+    @Test func aTimeBudgetEndsTheCampaign() throws {
+        let out = Self.temporary("time")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let started = Date()
+        let r = try CLITests.vigil("fuzz", "--role", "san-responder", "--iut", "linked", "--runs", "100000000", "--time", "1s", "--out", out)
+        #expect(r.status == 0 && r.stdout.contains("stopped by time"), "\(r.stdout)")
+        #expect(Date().timeIntervalSince(started) < 30)
+    }
+
     @Test func anIUTThatCannotStartExitsThree() throws {
         let r = try CLITests.vigil("fuzz", "--role", "san-responder", "--iut-cmd", "/nonexistent/iut", "--runs", "10", "--out", Self.temporary("x"))
         #expect(r.status == 3, "\(r.stdout)\(r.stderr)")

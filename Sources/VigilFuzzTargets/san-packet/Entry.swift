@@ -1,0 +1,16 @@
+// libFuzzer target `fuzz-san-packet`: see FuzzTarget.sanPacket (Sources/VigilFuzzTargets/Harness/FuzzTarget.swift).
+import VigilFuzzHarness
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    FuzzTarget.sanPacket.entry(data, size)
+}
+
+// Built by scripts/libfuzz.sh with -DVIGIL_LIBFUZZER: libFuzzer supplies main. In an ordinary build this
+// is a plain program that replays inputs (`fuzz-san-packet CRASH-FILE`) or writes the seed corpus.
+#if !VIGIL_LIBFUZZER
+@main
+enum Main {
+    static func main() { FuzzDriver.main(.sanPacket) }
+}
+#endif
