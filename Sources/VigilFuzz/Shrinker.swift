@@ -50,43 +50,56 @@ public struct Shrinker {
         if best != script, let d = stillFails(best) { bestDivergence = d } else if best != script { best = script }
 
         // Delete chunks of lines, from large to single.
-        var chunk = max(1, best.lines.count / 2)
-        while chunk >= 1 {
-            var start = 0
-            var progressed = false
-            while start < best.lines.count {
-                var candidate = best
-                candidate.lines.removeSubrange(start..<min(best.lines.count, start + chunk))
-                if !candidate.lines.isEmpty, let d = stillFails(candidate) {
-                    best = candidate
-                    bestDivergence = d
-                    progressed = true
-                } else {
-                    start += chunk
+        func deleteChunks() {
+            var chunk = max(1, best.lines.count / 2)
+            while chunk >= 1 {
+                var start = 0
+                var progressed = false
+                while start < best.lines.count {
+                    var candidate = best
+                    candidate.lines.removeSubrange(start..<min(best.lines.count, start + chunk))
+                    if !candidate.lines.isEmpty, let d = stillFails(candidate) {
+                        best = candidate
+                        bestDivergence = d
+                        progressed = true
+                    } else {
+                        start += chunk
+                    }
                 }
+                if !progressed { chunk /= 2 }
             }
-            if !progressed { chunk /= 2 }
         }
 
         // Simplify what is left: each `key=number` token toward zero (0, 1, half), each `data=`/`hex=`
         // byte string shorter, as far as the failure allows.
-        for i in best.lines.indices {
-            var tokens = best.lines[i].argument.split(separator: " ").map(String.init)
-            for k in tokens.indices {
-                for simpler in Self.simpler(tokens[k]) {
-                    var candidateTokens = tokens
-                    candidateTokens[k] = simpler
-                    var candidate = best
-                    candidate.lines[i].argument = candidateTokens.joined(separator: " ")
-                    if let d = stillFails(candidate) {
-                        best = candidate
-                        bestDivergence = d
-                        tokens = candidateTokens
-                        break
+        func simplifyTokens() {
+            for i in best.lines.indices {
+                var tokens = best.lines[i].argument.split(separator: " ").map(String.init)
+                for k in tokens.indices {
+                    for simpler in Self.simpler(tokens[k]) {
+                        var candidateTokens = tokens
+                        candidateTokens[k] = simpler
+                        var candidate = best
+                        candidate.lines[i].argument = candidateTokens.joined(separator: " ")
+                        if let d = stillFails(candidate) {
+                            best = candidate
+                            bestDivergence = d
+                            tokens = candidateTokens
+                            break
+                        }
                     }
                 }
             }
         }
+
+        // A simpler number can make lines removable that were not (a sequence number no longer needs the
+        // packets before it): go round until neither step changes anything.
+        var previous: Script
+        repeat {
+            previous = best
+            deleteChunks()
+            simplifyTokens()
+        } while best != previous && runs < budget
 
         // Shorten the gaps: move each line (and all after it) earlier, as far as the failure allows.
         var i = 1

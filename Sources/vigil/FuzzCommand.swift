@@ -25,7 +25,8 @@ struct FuzzCommand: ParsableCommand {
             The first divergence of each rule is shrunk to the smallest script that still breaks the same \
             rule, replayed once more (a script that does not replay is reported as flaky), and written to \
             --out/ROLE/ at once: RULE.vgl (replay with `vigil replay`), RULE.pcap (open with `vigil pcap` \
-            or tshark and specs/vigil.lua) and RULE.md. Ctrl-C stops after the runs in flight; whatever \
+            or tshark and specs/vigil.lua) and RULE.md; findings an earlier campaign left there are removed \
+            first. Ctrl-C stops after the runs in flight; whatever \
             was found is already on disk. Same seed, same IUT, same --runs: the same findings and corpus, \
             byte for byte, whatever --jobs is.
 
@@ -39,7 +40,7 @@ struct FuzzCommand: ParsableCommand {
             """
     )
 
-    @Option(name: .long, help: "The role (san-responder, san-requestor, failover-node).")
+    @Option(name: .long, help: "The role: san-responder, san-requestor or failover-node.")
     var role: String
 
     @OptionGroup var target: IUTOptions
@@ -150,6 +151,8 @@ struct FuzzCommand: ParsableCommand {
         defer { Interrupt.uninstall() }
         let writer = FindingWriter(folder: (out as NSString).appendingPathComponent(role.rawValue), role: role, seed: seed,
                                    iut: target.label)
+        // The folder shows this campaign's findings: those an earlier run left there are removed first.
+        writer.removeEarlierFindings()
         var writeError: Error?
         let summary = campaign.run(
             runs: runs, maxFindings: maxFailures, runners: runners,
@@ -247,6 +250,17 @@ struct FindingWriter {
     let role: Role
     let seed: UInt64
     let iut: String
+
+    /// Removes RULE.vgl / .pcap / .md files an earlier campaign wrote here (nothing else).
+    func removeEarlierFindings() {
+        let fm = FileManager.default
+        guard let names = try? fm.contentsOfDirectory(atPath: folder) else { return }
+        for name in names where [".vgl", ".pcap", ".md"].contains(where: { name.hasSuffix($0) }) {
+            let rule = name.prefix { $0 != "." }
+            guard rule.allSatisfy({ $0.isUppercase || $0.isNumber || $0 == "-" }), rule.contains("-") else { continue }
+            try? fm.removeItem(atPath: (folder as NSString).appendingPathComponent(name))
+        }
+    }
 
     func write(_ f: Campaign.Finding) throws -> Paths {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)

@@ -85,6 +85,23 @@ import VigilFuzz
                 "the correct refnode passes it")
     }
 
+    /// A failure found after hundreds of events shrinks to at most a dozen (the time it took is printed;
+    /// `vigil bench fuzz` measures shrink times on a release build).
+    @Test(arguments: ["rsp-nack-wrong-seq", "rsp-accept-bad-path", "rsp-dup-read-not-reexecuted"])
+    func aLongFailingCaseShrinksToADozen(mutant: String) throws {
+        let rule = try #require(Self.responderMutants.first { $0.name == mutant }?.rule)
+        var c = Campaign(role: .sanResponder, seed: 1, eventsPerCase: 400)
+        c.shrinkBudget = 2_000
+        let runner = Self.runner(.sanResponder, mutant)
+        var hit: Campaign.Finding?
+        _ = c.run(runs: 200, runners: [runner], shouldStop: { hit == nil ? nil : "found" }, found: { if $0.rule == rule { hit = $0 } })
+        let finding = try #require(hit)
+        let before = finding.original.lines.filter { $0.direction == .stimulus }.count
+        #expect(before >= 300, "the failing case was long: \(before) stimuli")
+        #expect(finding.minimized.lines.count <= 12, "\(finding.minimized.text)")
+        print("shrink \(mutant): \(before) -> \(finding.minimized.lines.count) stimuli in \(finding.shrinkRuns) runs, \(finding.shrinkTime)")
+    }
+
     @Test func maxFailuresStopsAtTheKthDistinctRule() {
         var c = Campaign(role: .sanResponder, seed: 1)
         let summary = c.run(runs: Self.budget, maxFindings: 1, runners: [Self.runner(.sanResponder, "rsp-inc-unordered")])
