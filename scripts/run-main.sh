@@ -2,8 +2,9 @@
 # The main job: build Vigil and the bundled sample implementation (release) and check the implementation:
 # every conformance suite against refnode through the stdio adapter (reports in reports/), then the audit
 # of every rule's citation against the patent texts, the SAN examples of US 6,545,981 replayed by the
-# reference models (FIG. 6, 8, 9, path failures), and the exhaustive exploration of the US 6,119,244
-# model pair over small bounds.
+# reference models (FIG. 6, 8, 9, path failures), the exhaustive exploration of the US 6,119,244
+# model pair over small bounds, and a short fuzz campaign per role against refnode through the stdio
+# adapter (findings, if any, in reports/fuzz/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bootstrap.sh
@@ -13,3 +14,6 @@ swift build -c release --product refnode
 .build/release/vigil rules --audit
 .build/release/vigil simulate --quiet
 .build/release/vigil explore --mode exhaustive --bounds small
+for role in san-responder san-requestor failover-node; do
+    .build/release/vigil fuzz --role "$role" --iut builtin --seed 1 --runs 2000 --jobs 2 --out reports/fuzz
+done

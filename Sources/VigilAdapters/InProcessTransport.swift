@@ -4,10 +4,18 @@ import VigilCore
 public protocol InProcessIUT: AnyObject {
     /// Handles one kit frame and returns the IUT's frames in answer (for a stimulus, ending with IDLE).
     func handle(_ frame: KitFrame) -> [IUTFrame]
+    /// True when the implementation already takes and gives bytes (a C core behind a function call): its
+    /// frames went through the codec on their way, and the transport need not encode them once more.
+    var speaksBytes: Bool { get }
+}
+
+extension InProcessIUT {
+    public var speaksBytes: Bool { false }
 }
 
 /// A transport to an in-process implementation: Swift implementations and the kit's own tests. The frames
-/// still go through their byte encoding, so the in-process path checks the same codec as stdio.
+/// still go through their byte encoding (here, or in the implementation when it `speaksBytes`), so the
+/// in-process path checks the same codec as stdio.
 public final class InProcessTransport: FrameTransport {
     private let make: () -> any InProcessIUT
     private var iut: (any InProcessIUT)?
@@ -22,6 +30,10 @@ public final class InProcessTransport: FrameTransport {
 
     public func send(_ frame: KitFrame) throws(AdapterFailure) {
         guard let iut else { throw AdapterFailure(.alive, "the in-process IUT is not started") }
+        if iut.speaksBytes {
+            queue.append(contentsOf: iut.handle(frame))
+            return
+        }
         let (t, b) = frame.typeAndBody
         guard let decoded = try? KitFrame.decode(type: t, body: b) else { throw AdapterFailure(.frame, "the kit built a frame it cannot decode") }
         for out in iut.handle(decoded) {

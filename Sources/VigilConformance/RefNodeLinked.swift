@@ -17,6 +17,9 @@ public final class LinkedRefNodeIUT: InProcessIUT {
 
     deinit { rn_destroy(node) }
 
+    /// Frames reach the C core as bytes and come back as bytes, decoded by the kit's codec.
+    public var speaksBytes: Bool { true }
+
     public func handle(_ frame: KitFrame) -> [IUTFrame] {
         collected = []
         let (type, body) = frame.typeAndBody

@@ -95,7 +95,7 @@ public struct Campaign {
             // Fresh material for insertions: a generated case of its own stream.
             var r = self.rng(n &+ k &* 7919, 3)
             return Generators.generate(self.role, &r, events: self.eventsPerCase)
-        }, corpus: corpus.entries.map(\.script))
+        }, corpus: corpus.scripts)
         var script = mutator.mutate(corpus.entries[i].script)
         script.headers = headers(n, origin: "mutated from \(corpus.entries[i].name)")
         return script

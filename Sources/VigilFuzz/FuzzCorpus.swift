@@ -15,6 +15,8 @@ public struct FuzzCorpus: Sendable {
     }
 
     public private(set) var entries: [Entry] = []
+    /// The entries' scripts, kept beside them for the mutator's splices.
+    public private(set) var scripts: [Script] = []
     public private(set) var coverage: Set<String> = []
     /// At most this many entries (the oldest are never dropped: later ones are simply not kept).
     public var limit = 4_096
@@ -27,6 +29,7 @@ public struct FuzzCorpus: Sendable {
         guard entries.count < limit, !features.isSubset(of: coverage) else { return false }
         coverage.formUnion(features)
         entries.append(Entry(name: name, script: script, features: features))
+        scripts.append(script)
         return true
     }
 
