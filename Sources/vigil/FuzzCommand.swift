@@ -54,8 +54,8 @@ struct FuzzCommand: ParsableCommand {
     @Option(name: .long, help: "Stop after this long (wall time), e.g. 90s, 10m, 2h. The run count then depends on speed.")
     var time: String?
 
-    @Option(name: .long, help: "Stop after this many distinct divergences.")
-    var maxFailures: Int = .max
+    @Option(name: .long, help: "Stop after this many distinct divergences (default: no limit).")
+    var maxFailures: Int?
 
     @Option(name: .long, help: "Stimuli per generated case.")
     var events: Int = 24
@@ -81,7 +81,7 @@ struct FuzzCommand: ParsableCommand {
         }
         guard (1...100_000_000).contains(runs) else { throw ValidationError("--runs must be 1-100000000.") }
         guard (2...10_000).contains(events) else { throw ValidationError("--events must be 2-10000.") }
-        guard maxFailures > 0 else { throw ValidationError("--max-failures must be at least 1.") }
+        guard (maxFailures ?? 1) > 0 else { throw ValidationError("--max-failures must be at least 1.") }
         guard (1...64).contains(jobs) else { throw ValidationError("--jobs must be 1-64.") }
         guard (1...1_000_000).contains(shrinkBudget) else { throw ValidationError("--shrink-budget must be 1-1000000.") }
         if let time { _ = try Self.parseDuration(time) }
@@ -155,7 +155,7 @@ struct FuzzCommand: ParsableCommand {
         writer.removeEarlierFindings()
         var writeError: Error?
         let summary = campaign.run(
-            runs: runs, maxFindings: maxFailures, runners: runners,
+            runs: runs, maxFindings: maxFailures ?? .max, runners: runners,
             shouldStop: {
                 if Interrupt.requested { return "interrupted" }
                 if let deadline, clock.now >= deadline { return "time" }

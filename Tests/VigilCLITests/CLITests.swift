@@ -89,7 +89,7 @@ import Testing
         #expect(bad.status == 2 && bad.stderr.contains("Unknown variant 'nope'"))
     }
 
-    @Test(arguments: [["--help"], ["rules", "--help"], ["simulate", "--help"], ["explore", "--help"], ["bench", "--help"]])
+    @Test(arguments: [["--help"], ["rules", "--help"], ["simulate", "--help"], ["explore", "--help"], ["bench", "--help"], ["fuzz", "--help"]])
     func helpMatchesGolden(arguments: [String]) throws {
         let process = try Self.vigil(arguments: arguments)
         #expect(process.status == 0)
