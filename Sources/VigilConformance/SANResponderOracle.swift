@@ -205,6 +205,8 @@ func splitPort(_ argument: String, line: Int) throws(CaseError) -> (UInt8, Subst
         let port = UInt8(a[a.index(a.startIndex, offsetBy: 5)..<space]) else {
         throw CaseError(line: line, "a packet line starts with port=N")
     }
+    // A SAN node has two ports (US 6,545,981, FIG. 1): 0 and 1.
+    guard port <= 1 else { throw CaseError(line: line, "port=\(port): a SAN node's ports are 0 and 1") }
     return (port, a[space...].drop { $0 == " " })
 }
 

@@ -47,6 +47,8 @@ public struct Campaign {
         public var flaky: [Flaky]
         public var coverage: Set<String>
         public var corpusAdded: Int
+        /// Inputs the oracle could not read (a mutation made a line invalid): not run, not findings.
+        public var invalid: Int
         /// Why it stopped: "budget", "max-failures", "time", "interrupted", "iut".
         public var stoppedBy: String
     }
@@ -180,7 +182,8 @@ public struct Campaign {
             progress(Progress(runs: done, coverage: corpus.coverage.count, corpus: corpus.entries.count, findings: findings.count,
                               invalid: invalid))
         }
-        return Summary(runs: done, findings: findings, flaky: flaky, coverage: corpus.coverage, corpusAdded: added, stoppedBy: stoppedBy)
+        return Summary(runs: done, findings: findings, flaky: flaky, coverage: corpus.coverage, corpusAdded: added, invalid: invalid,
+                       stoppedBy: stoppedBy)
     }
 
     /// Runs `inputs` on the runners (one thread each, inputs dealt round-robin); results in input order.

@@ -194,6 +194,7 @@ struct FuzzCommand: ParsableCommand {
         print("""
             \(summary.runs) runs in \(String(format: "%.2f", seconds)) s (\(Int(Double(summary.runs) / max(seconds, 0.001))) runs/s, \(jobs) job\(jobs == 1 ? "" : "s")); \
             coverage \(summary.coverage.count) features (\(ruleCount) rules); corpus \(campaign.corpus.entries.count); \
+            \(summary.invalid) mutated inputs unreadable; \
             \(summary.findings.count) distinct divergence\(summary.findings.count == 1 ? "" : "s"); stopped by \(summary.stoppedBy) \
             (\(role), seed \(seed), IUT \(runners[0].identity?.name ?? target.label))
             """)
