@@ -3,6 +3,7 @@ import Testing
 import VigilAdapters
 import VigilConformance
 import VigilCore
+import VigilFuzz
 
 /// Every minimized repro found while building the kit lives under corpus/regressions/ROLE/. A file with
 /// `@mutant M` and `@rule R` must fail with R against refnode's mutant M and pass against the correct
@@ -41,5 +42,20 @@ import VigilCore
         }
         let correct = Self.runner(role, nil).run(script)
         #expect(correct.verdict == .pass, "\(file) against the correct refnode: \(correct.verdict)")
+    }
+
+    /// The shipped fuzz corpus reads, and the correct refnode passes every case of it.
+    @Test func theFuzzCorpusPassesAgainstTheCorrectRefnode() throws {
+        let folder = Self.root.deletingLastPathComponent().appendingPathComponent("fuzz")
+        var count = 0
+        for role in Role.allCases {
+            let cases = try FuzzCorpus.load(folder: folder.appendingPathComponent(role.rawValue).path)
+            let runner = Self.runner(role, nil)
+            for (name, script) in cases {
+                count += 1
+                #expect(runner.run(script).verdict == .pass, "corpus/fuzz/\(role.rawValue)/\(name)")
+            }
+        }
+        #expect(count >= 20)
     }
 }
