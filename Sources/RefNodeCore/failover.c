@@ -48,6 +48,8 @@ struct rn_failover {
     bool gen_persisted;
     uint64_t seq;
     bool op_disabled, peer_disabled, version_mismatch;
+    bool op_commanded;        /* DISABLE / ENABLE given during this boot before the node record was read */
+    bool record_read;         /* this boot has read the node record: the new generation is known */
     /* FO-MSG-NEWNESS on the merged stream: the most recent new message */
     bool have_recent;
     uint32_t rec_gen;
@@ -221,8 +223,13 @@ static uint64_t first_tick_after(rn_node *n, uint64_t t) {
 static void start_boot(rn_node *n) {            /* REBOOTING 240, step 251 */
     struct rn_failover *f = n->fov;
     uint32_t gen = f->generation;
+    uint16_t tag = f->next_tag;
     memset(f, 0, sizeof *f);
     f->generation = gen;                        /* what STATE shows until the new one is persisted */
+    /* Tags go on from the previous instantiation's: the answer to a request made before the boot
+       (still in flight at the device) must not be taken for the answer to a new request with the
+       same tag (a rebooted node ignores them, see fo_disk_result). */
+    f->next_tag = tag;
     f->state = ST_REBOOTING;
     f->step = 251;
     for (int c = 0; c < CH_COUNT; c++) f->ch_update[c] = n->now;
@@ -344,12 +351,15 @@ static bool newer(const rn_node *n, uint32_t g, uint64_t s, uint32_t G, uint64_t
 static void act_on(rn_node *n, const fo_msg *m) {
     struct rn_failover *f = n->fov;
     f->peer_known = true;
-    f->peer_state = m->state;
     if (m->version != 1) {                       /* FO-DISABLE-VERSION-MISMATCH */
+        /* The state indicator of another protocol version is not interpreted: the mismatch only
+           disables takeover (col. 6 ll. 36-40). Before, it was kept as the peer's state and held a
+           node at step 252 but not at 253-258 (found by the failover fuzzer). */
         f->version_mismatch = true;
         report_state(n);
         return;
     }
+    f->peer_state = m->state;
     f->version_mismatch = false;
     /* FO-DISABLE-PEER-MESSAGE */
     f->peer_disabled = (m->state == FS_DISABLE || m->state == FS_NO_TAKEOVER) && !MUT(n, M_FO_IGNORE_PEER_DISABLE);
@@ -417,10 +427,12 @@ static void boot_read(rn_node *n, uint8_t status, const uint8_t *d, size_t len) 
     }
     const uint8_t *rec = d + 64 * NODE_RECORD_SLOT;
     uint32_t old = 0;
-    f->op_disabled = false;
+    /* An operator command given at step 251 before the record was read wins over the record (found by
+       the failover fuzzer: a DISABLE right after BOOT was lost and "enabled" written back). */
+    if (!f->op_commanded) f->op_disabled = false;
     if (memcmp(rec, "VFNR", 4) == 0 && rec[4] == 1 && rn_crc32c(rec, 12) == get_be32(rec + 12)) {
         old = get_be32(rec + 8);                /* FO-GEN-PERSISTED */
-        f->op_disabled = (rec[5] & 1) != 0;     /* FO-DISABLE-OPERATOR: kept in persistent memory */
+        if (!f->op_commanded) f->op_disabled = (rec[5] & 1) != 0;   /* FO-DISABLE-OPERATOR: kept in persistent memory */
     }
     fo_msg m;
     uint8_t writer;
@@ -430,6 +442,7 @@ static void boot_read(rn_node *n, uint8_t status, const uint8_t *d, size_t len) 
     /* FO-GEN-INCREMENT-AT-BOOT */
     f->generation = MUT(n, M_FO_GEN_NOT_INCREMENTED) ? old : old + 1;
     f->seq = 0;
+    f->record_read = true;
     /* The record the peer left in our persistent memory goes through the newness rule. */
     receive(n, d + 64 * peer_slot(n), 64, CH_SAN);
     if (f->state != ST_REBOOTING) return;
@@ -518,7 +531,13 @@ int fo_command(rn_node *n, uint8_t cmd, rn_rd *r, const char **why) {
     case 0x12: /* ENABLE */
         if (!running) break;
         f->op_disabled = cmd == 0x11;
-        if (f->gen_persisted && !MUT(n, M_FO_GEN_NOT_PERSISTED)) write_node_record(n);
+        f->op_commanded = true;
+        /* FO-DISABLE-OPERATOR: the setting is kept in persistent memory. Before the node record was read
+           the new generation is unknown: boot_read writes the setting with it. Afterwards it is written at
+           once, also while the record with the new generation is still being written (before, a command
+           given then was never written). A node rebooted before it wrote the setting has lost it with its
+           volatile memory; one it wrote survives the reboot (model choice, specs/adapter.md §7.1). */
+        if ((f->gen_persisted || f->record_read) && !MUT(n, M_FO_GEN_NOT_PERSISTED)) write_node_record(n);
         if (f->op_disabled && f->sub == SUB_213_WAIT && !MUT(n, M_FO_IGNORE_DISABLE)) f->sub = SUB_NONE; /* FO-213-ABORT */
         report_state(n);
         break;

@@ -103,6 +103,10 @@ public struct FailoverNodeOracle: RoleOracle {
     var requests: [Request] = []
     var datagrams: [Datagram] = []
     var order = 0
+    /// The first request of the current boot: a read the IUT asked for before a boot is still answered,
+    /// but it is no delivery (the node's volatile memory, and with it the request, is gone; model choice,
+    /// found by the failover fuzzer: corpus/regressions/failover-node/fo-read-across-reboot.vgl).
+    var bootOrder = 0
 
     /// The scripted peer: its stream of messages and its periodic beat (node B ticks half a period late).
     struct Peer {
@@ -169,6 +173,10 @@ public struct FailoverNodeOracle: RoleOracle {
     var expectedGeneration: UInt32 = 0
     var prevOwnState: StateIndicator? = nil
     var opDisabled = false
+    /// The operator's last DISABLE / ENABLE to the running node, and when this boot's node record (with the
+    /// new generation) was first in persistent memory: from then on the setting must be kept there too.
+    var opCommandAt: VirtualTime? = nil
+    var recordPersistedAt: VirtualTime? = nil
     var stopCommanded = false
     var normalSince: VirtualTime? = nil
 
@@ -206,6 +214,8 @@ public struct FailoverNodeOracle: RoleOracle {
     // Reboot steps.
     var bootReserved: Set<Int> = []
     var bootRefused = false
+    /// The first request of the current attempt at steps 252-255 (reset when the node reports 251 or 252).
+    var attemptOrder = 0
     var chosen: UInt8? = nil
     // Giveback (221, step 222).
     var givebackAt: VirtualTime? = nil
@@ -244,16 +254,20 @@ public struct FailoverNodeOracle: RoleOracle {
                     if let v = try react(try io.stimulate(.command(command), line: line), &io) { return v }
                 case "peer":
                     try peerAction(first, args, line: line.lineNumber)
-                    io.transcript.lines.append(line)
+                    io.record(line)
                 case "channel":
                     try channelAction(first, args, line: line.lineNumber)
-                    io.transcript.lines.append(line)
+                    io.record(line)
                 case "disk":
                     try diskAction(first, args, line: line.lineNumber)
-                    io.transcript.lines.append(line)
+                    io.record(line)
                 case "memory":
+                    // Persistent memory is the node's own while it runs: the kit sets it up only before a boot.
+                    guard !bootPending, reported == nil || reported?.state == Self.sStopped else {
+                        throw CaseError(line: line.lineNumber, "memory lines set up persistent memory before a boot (the IUT is running)")
+                    }
                     try memoryAction(first, args, line: line.lineNumber)
-                    io.transcript.lines.append(line)
+                    io.record(line)
                 case "time", "packet", "disk-result":
                     // The kit derives these from the case; in a transcript they are commentary.
                     break
@@ -313,8 +327,10 @@ public struct FailoverNodeOracle: RoleOracle {
                 } else if let datagram {
                     lastDelivery = nil
                     deliver(datagram.bytes, via: .network)
+                    // The transcript's description of the datagram is written only when a transcript is kept.
                     let line = Script.Line(time: now, direction: .stimulus, verb: "packet",
-                                           argument: "port=2 " + Self.describe(datagram.bytes, .network), lineNumber: currentLine.lineNumber)
+                                           argument: io.recording ? "port=2 " + Self.describe(datagram.bytes, .network) : "port=2",
+                                           lineNumber: currentLine.lineNumber)
                     if let v = try react(try io.stimulate(.packet(port: 2, bytes: datagram.bytes), line: line), &io) { return v }
                 }
             }
@@ -343,7 +359,10 @@ public struct FailoverNodeOracle: RoleOracle {
             beginBoot()
         case .disable, .enable:
             // FO-DISABLE-OPERATOR: a running node takes the command (refnode: a stopped one ignores it).
-            if running { opDisabled = command == .disable }
+            if running {
+                opDisabled = command == .disable
+                opCommandAt = now
+            }
         case .giveback:
             if reported?.state == Self.sTakeover, givebackAt == nil {
                 givebackAt = now
@@ -367,12 +386,34 @@ public struct FailoverNodeOracle: RoleOracle {
         booted = true
         bootPending = true
         bootAt = now
+        bootOrder = order
+        attemptOrder = order
+        // What the node finds in its persistent memory after the boot: the device completes the writes the
+        // node requested before the boot, in order, before any read the node asks for after it (model
+        // choice, specs/adapter.md §7.1; found by the failover fuzzer: a DISABLE written at step 254 or 257
+        // and a BOOT at the same instant, corpus/regressions/failover-node/fo-disable-then-boot-*.vgl).
+        // Persistent memory keeps state "across possible service interruptions" (US 6,119,244, System
+        // Elements), and step 257 looks there for an operator command preventing takeover: a setting the node had
+        // written survives the reboot; one it had not written yet is lost with its volatile memory.
+        let memory = pendingOwnPM()
         // FO-GEN-PERSISTED / FO-GEN-INCREMENT-AT-BOOT: the generation kept in persistent memory, plus one.
-        let record = Self.nodeRecord(ownPM[Self.nodeRecordSlot])
+        let record = Self.nodeRecord(memory[Self.nodeRecordSlot])
         expectedGeneration = (record?.generation ?? 0) &+ 1
         opDisabled = record?.disabled ?? false
+        opCommandAt = nil
+        recordPersistedAt = nil
+        // FO-SEQ-INCREMENT orders the messages of one instantiation; across a boot the new generation makes
+        // them newer (FO-GEN-INCREMENT-AT-BOOT, judged against the record the node reads). A script that
+        // rewound the node record while the node was stopped (`memory node gen=G`, G below a generation
+        // already used) makes the node reuse stamps by the patent's own rule: the previous instantiation's
+        // stamps are then forgotten, not held against it (found by the failover fuzzer, seed 4:
+        // corpus/regressions/failover-node/fo-node-record-rewound.vgl).
+        if let last = lastStamp, last.generation >= expectedGeneration {
+            lastStamp = nil
+            sent = sent.filter { $0.key.generation < expectedGeneration }
+        }
         // FO-SAVE-OWN-STATE: the state the node recorded before the interruption, read back at step 253.
-        prevOwnState = (try? Carriage(decoding: ownPM[Self.ownSlot], channel: .san)).flatMap {
+        prevOwnState = (try? Carriage(decoding: memory[Self.ownSlot], channel: .san)).flatMap {
             $0.writer == Self.iutNode ? $0.message.state : nil
         }
         know = Knowledge(at: now)
@@ -395,6 +436,21 @@ public struct FailoverNodeOracle: RoleOracle {
         mustStop = nil
         enabledMismatchSince = nil
         enabledSince = now
+    }
+
+    /// The node's persistent memory (0xFE) once every write it has requested and the kit has not yet
+    /// answered has completed.
+    func pendingOwnPM() -> [[UInt8]] {
+        var memory = ownPM
+        for r in requests.sorted(by: { $0.order < $1.order }) where r.op == 3 && r.device == 0xFE && Int(r.block) < 8 {
+            memory[Int(r.block)] = Self.slotBytes(r.data)
+        }
+        return memory
+    }
+
+    /// What a write of `data` leaves in one 64-byte persistent-memory slot.
+    static func slotBytes(_ data: [UInt8]) -> [UInt8] {
+        Array(data.prefix(64)) + [UInt8](repeating: 0, count: max(0, 64 - data.count))
     }
 
     mutating func exemptOutstanding() {
@@ -610,7 +666,10 @@ public struct FailoverNodeOracle: RoleOracle {
         guard let carriage = try? Carriage(decoding: bytes, channel: channel) else {
             if bytes.count >= 52, bytes[5] == Self.peerNode.rawValue || bytes[5] == Self.iutNode.rawValue {
                 let stamp = Self.rawStamp(bytes, at: 8)
-                if corruptStamps.contains(stamp) { lastDelivery = DeliveryNote(corrupt: true, mergedNew: false, channelNew: false) }
+                if corruptStamps.contains(stamp) {
+                    lastDelivery = DeliveryNote(corrupt: true, mergedNew: false, channelNew: false)
+                    coverage.insert("message:corrupt:\(channel)")
+                }
             }
             return
         }
@@ -626,14 +685,18 @@ public struct FailoverNodeOracle: RoleOracle {
         if know.seqFirstRecent.map({ s.isNew(after: $0, order: .sequenceThenGeneration) }) ?? true { know.seqFirstRecent = s }
         let mergedNew = know.recent.map { s.isNew(after: $0) } ?? true
         lastDelivery = DeliveryNote(corrupt: false, mergedNew: mergedNew, channelNew: channelNew)
+        coverage.insert(mergedNew ? "message:new:\(channel)" : channelNew ? "message:new-on-channel-only:\(channel)" : "message:stale:\(channel)")
         guard mergedNew else { return }
         know.recent = s
         know.heard = true
-        know.peerState = m.state
         if m.version != StatusMessage.currentVersion {
-            know.versionMismatch = true  // FO-DISABLE-VERSION-MISMATCH
+            // FO-DISABLE-VERSION-MISMATCH (col. 6 ll. 36-40): a compatibility mismatch disables takeover. The
+            // state indicator of a message in another protocol version is not interpreted (model choice,
+            // found by the failover fuzzer: corpus/regressions/failover-node/fo-version-mismatch-takeover.vgl).
+            know.versionMismatch = true
             return
         }
+        know.peerState = m.state
         know.versionMismatch = false
         know.peerDisabled = m.state == .disable || m.state == .noTakeover  // FO-DISABLE-PEER-MESSAGE
         if announceAt != nil { peerNewSinceAnnounce = true }  // FO-213-PASSIVE
@@ -665,7 +728,11 @@ public struct FailoverNodeOracle: RoleOracle {
         case 1:  // reserve
             if holder[r.device.asDisk] == .peer && !r.preempt {
                 status = 1  // FO-WORLD-RESERVATIONS: a boot reservation is refused while the peer holds the disk
-                if reported?.state == Self.sRebooting { bootRefused = true }
+                // Only a reservation of the current attempt at steps 253-255 sends the node back to 252: one
+                // asked before the node went back to 252 (or before the boot) belongs to an attempt already
+                // given up (found by the failover fuzzer, seed 2:
+                // corpus/regressions/failover-node/fo-refusal-of-abandoned-attempt.vgl).
+                if reported?.state == Self.sRebooting, r.order >= attemptOrder { bootRefused = true }
             } else {
                 holder[r.device.asDisk] = .iut
                 if takeoverRequested.contains(r.device.asDisk) {
@@ -683,8 +750,13 @@ public struct FailoverNodeOracle: RoleOracle {
             if isPM {
                 let slot = Int(r.block)
                 if slot < 8 {
-                    let bytes = Array(r.data.prefix(64)) + [UInt8](repeating: 0, count: max(0, 64 - r.data.count))
+                    let bytes = Self.slotBytes(r.data)
                     if r.device == 0xFE { ownPM[slot] = bytes } else { peerPM[slot] = bytes }
+                    if r.device == 0xFE, slot == Self.nodeRecordSlot, r.order >= bootOrder, recordPersistedAt == nil,
+                        Self.nodeRecord(bytes)?.generation == expectedGeneration
+                    {
+                        recordPersistedAt = now
+                    }
                 }
             } else if fenced.contains(Int(r.device)) {
                 status = 1  // claim 13: the peer holds the reservation
@@ -709,9 +781,9 @@ public struct FailoverNodeOracle: RoleOracle {
                     let slot = Int(r.block) + i
                     guard slot < 8 else { break }
                     data += ownPM[slot]
-                    if slot == Self.peerSlot {
+                    if slot == Self.peerSlot, r.order >= bootOrder {
                         deliver(ownPM[slot], via: .san)
-                        note = " " + Self.describe(ownPM[slot], .san)
+                        if io.recording { note = " " + Self.describe(ownPM[slot], .san) }
                     }
                 }
             } else {
@@ -719,9 +791,9 @@ public struct FailoverNodeOracle: RoleOracle {
                     let block = r.block &+ UInt32(i)
                     let bytes = blocks[Int(r.device)]?[block] ?? [UInt8](repeating: 0, count: 512)
                     data += bytes
-                    if block == Self.mailboxBlock + UInt32(Self.peerSlot), DiskLayout.mailboxDisks.contains(Int(r.device)) {
+                    if block == Self.mailboxBlock + UInt32(Self.peerSlot), DiskLayout.mailboxDisks.contains(Int(r.device)), r.order >= bootOrder {
                         deliver(bytes, via: .mailbox)
-                        note = " " + Self.describe(bytes, .mailbox)
+                        if io.recording { note = " " + Self.describe(bytes, .mailbox) }
                     }
                 }
             }
@@ -740,20 +812,19 @@ public struct FailoverNodeOracle: RoleOracle {
         for f in reaction.frames {
             switch f {
             case .packet(let port, let bytes):
-                io.transcript.lines.append(observation("packet", "port=\(port) " + Self.describe(bytes, .network)))
+                io.record(observation("packet", "port=\(port) " + Self.describe(bytes, .network)))
                 if port != 2 {
                     return fail(.networkDatagram, expected: "status datagrams on port 2 (the network channel)", observed: "a packet on port \(port)")
                 }
                 if let v = observeStatus(bytes, .network, copy: .network) { return v }
             case .disk(let tag, let op, let device, let block, let count, let data):
-                let what = Self.describeDisk(op: op, device: device, block: block, count: count, data: data)
-                io.transcript.lines.append(observation("disk", "tag=\(tag) " + what))
+                io.record(observation("disk", "tag=\(tag) " + Self.describeDisk(op: op, device: device, block: block, count: count, data: data)))
                 if let v = observeDisk(tag: tag, op: op, device: device, block: block, count: count, data: data) { return v }
             case .event(.state(let state, let step, let generation, let enabled)):
-                io.transcript.lines.append(observation("event", "state \(Self.stateName(state)) step=\(step == 0 ? 0 : 250 + Int(step)) gen=\(generation) enabled=\(enabled ? 1 : 0)"))
+                io.record(observation("event", "state \(Self.stateName(state)) step=\(step == 0 ? 0 : 250 + Int(step)) gen=\(generation) enabled=\(enabled ? 1 : 0)"))
                 if let v = observeState(Report(state: state, step: step, generation: generation, enabled: enabled)) { return v }
             case .event(let other):
-                io.transcript.lines.append(observation("event", "\(other)"))
+                io.record(observation("event", "\(other)"))
                 return fail(.msgFields, expected: "STATE events only (failover-node)", observed: "\(other)")
             case .error(let why):
                 return .notApplicable("the IUT refused line \(currentLine.lineNumber): \(why)")
@@ -786,6 +857,10 @@ public struct FailoverNodeOracle: RoleOracle {
 
     /// The rule an effect of the stimulus being answered breaks, when that stimulus was a message the IUT
     /// should have ignored: corrupted (FO-WIRE-INTEGRITY), or not new on the merged stream.
+    /// What the case exercised: FIG. 2 states, reboot steps and transitions the IUT reported, and how
+    /// each peer message it was given stood (new, new on its channel only, stale, corrupt) per channel.
+    public private(set) var coverage: Set<String> = []
+
     func stimulusRule() -> FailoverRule? {
         guard let d = lastDelivery else { return nil }
         if d.corrupt { return .wireIntegrity }
@@ -809,13 +884,25 @@ public struct FailoverNodeOracle: RoleOracle {
             }
         }
         if r.state == Self.sRebooting { bootPending = false }
-        // FO-GEN-INCREMENT-AT-BOOT: once step 251 is done the generation is the persisted one plus one.
-        if !(r.state == Self.sRebooting && r.step <= 1), r.generation != expectedGeneration {
+        // FO-GEN-INCREMENT-AT-BOOT: once step 251 is done the generation is the persisted one plus one. A node
+        // stopped during step 251 may not have begun its new instantiation yet ("incremented when this file
+        // server 110 is initiated on boot-up", col. 5 ll. 10-20; step 251 "initiates its recovery
+        // operation"): its STOPPED report may keep the generation its step-251 report showed (found by the
+        // failover fuzzer: corpus/regressions/failover-node/fo-stop-at-step-251.vgl).
+        let stoppedAt251 = r.state == Self.sStopped && prev?.state == Self.sRebooting && prev?.step == 1
+            && r.generation == prev?.generation
+        if !(r.state == Self.sRebooting && r.step <= 1), !stoppedAt251, r.generation != expectedGeneration {
             return fail(.genIncrementAtBoot, expected: "generation \(expectedGeneration) (the one in persistent memory at boot, plus one)",
                         observed: seen)
         }
         reported = r
+        // Coverage: the FIG. 2 states and reboot steps reached, and the transitions between them.
+        let here = Self.stateName(r.state) + (r.step == 0 ? "" : "-\(stepNumber)")
+        coverage.insert("state:" + here)
         guard let prev else { return nil }
+        if prev.state != r.state || prev.step != r.step {
+            coverage.insert("transition:" + Self.stateName(prev.state) + (prev.step == 0 ? "" : "-\(250 + Int(prev.step))") + ">" + here)
+        }
         let peerTakeover = know.peerState == .takeover
         switch (prev.state, r.state) {
         case (Self.sRebooting, Self.sRebooting) where r.step != prev.step:
@@ -824,6 +911,7 @@ public struct FailoverNodeOracle: RoleOracle {
                 bootReserved = []
                 bootRefused = false
                 chosen = nil
+                attemptOrder = order
             case 3:
                 if peerTakeover {
                     return fail(.t241RebootFailed, expected: "to stay at step 252 while the peer is in TAKEOVER (wait for the giveback)", observed: seen)
@@ -1062,12 +1150,12 @@ public struct FailoverNodeOracle: RoleOracle {
     }
 
     /// A write (status, reservation) is allowed only while the IUT may write.
-    func writeAllowed(_ what: String) -> Verdict? {
+    func writeAllowed(_ what: @autoclosure () -> String) -> Verdict? {
         if let s = mustStop {
             return fail(s.rule, expected: s.rule == .claim13Fenced ? "no more writes: a write was refused for the peer's reservation"
-                            : "no more writes: the peer announced TAKEOVER", observed: what)
+                            : "no more writes: the peer announced TAKEOVER", observed: what())
         }
-        if reported?.state == Self.sStopped { return fail(.stoppedNoOps, expected: "nothing while STOPPED", observed: what) }
+        if reported?.state == Self.sStopped { return fail(.stoppedNoOps, expected: "nothing while STOPPED", observed: what()) }
         return nil
     }
 
@@ -1090,7 +1178,8 @@ public struct FailoverNodeOracle: RoleOracle {
     mutating func observeDisk(tag: UInt16, op: UInt8, device: UInt8, block: UInt32, count: UInt32, data: [UInt8]) -> Verdict? {
         let state = reported?.state
         var stamp: Stamp? = nil
-        let what = Self.describeDisk(op: op, device: device, block: block, count: count, data: data)
+        // Described only when a verdict needs it (most requests are fine).
+        var what: String { Self.describeDisk(op: op, device: device, block: block, count: count, data: data) }
         if state == Self.sStopped, mustStop == nil {
             return fail(.stoppedNoOps, expected: "no operations while STOPPED", observed: what)
         }
@@ -1171,12 +1260,21 @@ public struct FailoverNodeOracle: RoleOracle {
     struct Requirement {
         var at: VirtualTime
         var rule: FailoverRule
-        var expected: String
+        /// Written only when the requirement is missed (requirements are listed at every step).
+        let describe: () -> String
+        var expected: String { describe() }
+
+        init(at: VirtualTime, rule: FailoverRule, expected: @autoclosure @escaping () -> String) {
+            self.at = at
+            self.rule = rule
+            self.describe = expected
+        }
     }
 
     func requirements() -> [Requirement] {
         var out: [Requirement] = []
         let state = reported?.state
+        let statusPeriod = period  // captured by a description instead of the whole oracle
         for (stamp, s) in sent where !s.exempt && !Self.complete(s) {
             let missing: [Copy] = [.network, .peerPM, .ownPM, .mailbox0, .mailbox2].filter {
                 !s.copies.contains($0) && !($0 == .mailbox2 && s.mailbox0Refused)
@@ -1191,7 +1289,7 @@ public struct FailoverNodeOracle: RoleOracle {
         if booted, mustStop == nil, let s = state, s != Self.sStopped {
             if let last = lastSendAt {
                 out.append(Requirement(at: last + grace, rule: s == Self.sRebooting ? .recoveryReport : .sendAllChannels,
-                                       expected: "a status message every \(period) (FO-STATUS-PERIOD)"))
+                                       expected: "a status message every \(statusPeriod) (FO-STATUS-PERIOD)"))
             } else if s == Self.sRebooting {
                 out.append(Requirement(at: bootAt + .milliseconds(500), rule: .reboot251, expected: "the status report of step 251"))
             }
@@ -1230,6 +1328,15 @@ public struct FailoverNodeOracle: RoleOracle {
         }
         if let since = enabledMismatchSince {
             out.append(Requirement(at: since + grace, rule: .disablePeerMessage, expected: "the STATE event's takeover-enabled flag"))
+        }
+        // FO-DISABLE-OPERATOR: "the setting is kept in persistent memory". Once the node has persisted this
+        // boot's node record, an operator DISABLE / ENABLE given to it must reach that record too.
+        if let at = opCommandAt, let persisted = recordPersistedAt, booted, mustStop == nil, let s = state, s != Self.sStopped,
+            let record = Self.nodeRecord(ownPM[Self.nodeRecordSlot]), record.disabled != opDisabled
+        {
+            let setting = opDisabled ? "disabled" : "enabled"
+            out.append(Requirement(at: max(at, persisted) + grace, rule: .disableOperator,
+                                   expected: "the operator's setting (\(setting)) written to the node record (persistent memory slot 2)"))
         }
         return out
     }

@@ -8,7 +8,7 @@ public enum Generators {
         switch role {
         case .sanResponder: SANGenerators.responderCase(&rng, events: events)
         case .sanRequestor: SANGenerators.requestorCase(&rng, events: max(4, events / 3))
-        case .failoverNode: nil
+        case .failoverNode: FailoverGenerators.nodeCase(&rng, events: max(4, events / 2))
         }
     }
 }

@@ -13,7 +13,7 @@ import VigilSAN
 /// - bytes: a SAN packet rewritten as raw bytes with a bit flipped, a byte set, the packet truncated or
 ///   extended, then either the CRC left wrong or recomputed (so that the damage reaches the checks after
 ///   the CRC);
-/// - time: a gap stretched across the time-outs (1 ms to 30 s).
+/// - time: a gap stretched across the time-outs (1 ms to 1 s for SAN, 0.1 s to 10 s for failover).
 ///
 /// Everything comes from `rng`: same state, same mutation.
 public struct Mutator {
@@ -119,7 +119,11 @@ public struct Mutator {
         default:
             // Stretch a gap across the time-outs.
             let i = index(steps)
-            steps[i].gap += [1_000_000, 10_000_000, 100_000_000, 1_000_000_000, 5_000_000_000, 30_000_000_000][Int(rng.below(6))]
+            // The SAN time-outs are milliseconds, the failover ones seconds.
+            let stretches: [UInt64] = role == .failoverNode
+                ? [100_000_000, 1_000_000_000, 2_000_000_000, 5_000_000_000, 10_000_000_000]
+                : [1_000_000, 10_000_000, 50_000_000, 100_000_000, 200_000_000, 1_000_000_000]
+            steps[i].gap += stretches[Int(rng.below(UInt64(stretches.count)))]
         }
     }
 
