@@ -70,7 +70,12 @@ for t in "${targets[@]}"; do
   work="$OUT/$t/corpus"
   mkdir -p "$work"
   seeds=("corpus/libfuzzer/$t")
-  if [ "$t" = script ]; then seeds+=(corpus/conformance corpus/open-findings); fi
+  if [ "$t" = script ]; then
+    # Every script the repository keeps, where the folder exists (libFuzzer stops on a missing one).
+    for d in corpus/conformance corpus/regressions corpus/fuzz corpus/open-findings; do
+      if [ -d "$d" ]; then seeds+=("$d"); fi
+    done
+  fi
   log="$OUT/$t.log"
   echo "libfuzz: $t for ${SECONDS_EACH} s (log $log)"
   status=0
