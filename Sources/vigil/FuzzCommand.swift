@@ -127,16 +127,8 @@ struct FuzzCommand: ParsableCommand {
             let kept = campaign.seedCorpus(seeds, runner: runners[0])
             try startFailure(runners)
             if !merge.isEmpty {
-                var written = 0
                 let existing = Set((try? FuzzCorpus.load(folder: corpus))?.map(\.name) ?? [])
-                for entry in campaign.corpus.entries where !existing.contains(entry.name) {
-                    do {
-                        try FuzzCorpus.save(entry.script, into: corpus)
-                    } catch {
-                        throw ValidationError("corpus: \(error)")
-                    }
-                    written += 1
-                }
+                let written = try save(campaign.corpus.entries.filter { !existing.contains($0.name) }, into: corpus)
                 print("merge: \(before) cases read, \(kept) bring coverage (\(campaign.corpus.coverage.count) features), \(written) new in \(corpus)")
                 return
             }
@@ -178,15 +170,7 @@ struct FuzzCommand: ParsableCommand {
             print("FLAKY \(f.rule) at run \(f.run): the minimized script replayed to \(f.replayed), not the same rule; not kept")
         }
         if let corpus {
-            var saved = 0
-            for entry in campaign.corpus.entries where entry.name.hasPrefix("run-") {
-                do {
-                    try FuzzCorpus.save(entry.script, into: corpus)
-                } catch {
-                    throw ValidationError("corpus: \(error)")
-                }
-                saved += 1
-            }
+            let saved = try save(campaign.corpus.entries.filter { $0.name.hasPrefix("run-") }, into: corpus)
             print("corpus \(corpus): \(saved) new cases saved")
         }
         let seconds = (clock.now - start).seconds
@@ -203,6 +187,18 @@ struct FuzzCommand: ParsableCommand {
             throw ExitCode(1)
         }
         if summary.stoppedBy == "interrupted" { throw ExitCode(130) }
+    }
+
+    /// Saves corpus entries into a folder; returns how many.
+    func save(_ entries: [FuzzCorpus.Entry], into folder: String) throws -> Int {
+        for entry in entries {
+            do {
+                try FuzzCorpus.save(entry.script, into: folder)
+            } catch {
+                throw ValidationError("corpus: \(error)")
+            }
+        }
+        return entries.count
     }
 
     func startFailure(_ runners: [ConformanceRunner]) throws {
