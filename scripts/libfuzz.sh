@@ -72,7 +72,7 @@ for t in "${targets[@]}"; do
   seeds=("corpus/libfuzzer/$t")
   if [ "$t" = script ]; then
     # Every script the repository keeps, where the folder exists (libFuzzer stops on a missing one).
-    for d in corpus/conformance corpus/regressions corpus/fuzz corpus/open-findings; do
+    for d in corpus/conformance corpus/regressions corpus/fuzz; do
       if [ -d "$d" ]; then seeds+=("$d"); fi
     done
   fi

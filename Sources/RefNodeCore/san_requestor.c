@@ -15,7 +15,12 @@
  *  - a sequence-error NACK retransmits at once (no barrier) on the same path; a NACK to such a resend
  *    recovers as a time-out does, with barriers (else a packet lost for good would be resent for ever);
  *  - responses are matched on the port they arrive by too (TSNs are per port);
- *  - after recovery, packets are resent with fresh TSNs; already acknowledged ones are not resent.
+ *  - after recovery, packets are resent with fresh TSNs; already acknowledged ones are not resent;
+ *  - TSNs count up per port and skip any TSN still in use on that port (an unacknowledged request, a
+ *    barrier in flight, a supervisory message awaiting its acknowledgement) and, for a resend, the TSNs
+ *    the packet's last REQ_TSN_HISTORY transmissions used from that port (answers to older ones have been
+ *    flushed by barriers, in practice): after the 16-bit counter wraps (e.g. a barrier retried for ever on
+ *    stale answers) no outstanding request shares its TSN.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +31,7 @@
 #define REQ_WINDOW 128
 #define REQ_MAX_LEN (1u << 20)
 #define REQ_MAX_SUP 8
+#define REQ_TSN_HISTORY 16
 
 typedef struct {
     uint32_t serial, id;
@@ -45,6 +51,8 @@ typedef struct {
     uint64_t deadline;
     bool acked, ordered;
     bool nack_retx;           /* this transmission was a resend after a sequence-error NACK */
+    uint32_t used[REQ_TSN_HISTORY];   /* earlier transmissions, port << 16 | TSN (a ring) */
+    uint8_t nused, nextused;  /* entries filled (at most REQ_TSN_HISTORY), next slot to write */
 } opkt;
 
 typedef struct {
@@ -132,7 +140,36 @@ static desc *desc_of(rvi *v, uint32_t serial) {
     return NULL;
 }
 
-static uint16_t fresh_tsn(struct rn_requestor *s, int port) { return s->tsn[port & 1]++; }  /* SAN-REQ-TSN-UNIQUE */
+/* Whether TSN `t` is in use on `port`: by an unacknowledged request, a barrier in flight or a supervisory
+   message awaiting its acknowledgement; or, for `self` (a packet about to be resent), by one of its
+   earlier transmissions from that port. */
+static bool tsn_in_use(struct rn_requestor *s, int port, uint16_t t, const opkt *self) {
+    for (int i = 0; i < s->nvi; i++) {
+        rvi *v = &s->vi[i];
+        for (int k = 0; k < v->ocount; k++) {
+            const opkt *o = &v->out[(v->ohead + k) % (REQ_WINDOW + 2)];
+            if (!o->acked && o->tsn == t && (o->path >> 1) == port) return true;
+        }
+    }
+    for (int p = 0; p < 4; p++)
+        if (s->bar[p].active && (p >> 1) == port && (s->bar[p].wtsn == t || s->bar[p].rtsn == t)) return true;
+    for (int i = 0; i < REQ_MAX_SUP; i++)
+        if (s->sup[i].active && (s->sup[i].via >> 1) == port && s->sup[i].tsn == t) return true;
+    if (self) {
+        for (int i = 0; i < self->nused; i++) if (self->used[i] == ((uint32_t)port << 16 | t)) return true;
+    }
+    return false;
+}
+
+/* SAN-REQ-TSN-UNIQUE: the next TSN of the port that nothing outstanding there uses. */
+static uint16_t fresh_tsn_for(struct rn_requestor *s, int port, const opkt *self) {
+    port &= 1;
+    uint16_t t = s->tsn[port]++;
+    for (int guard = 0; guard < 65536 && tsn_in_use(s, port, t, self); guard++) t = s->tsn[port]++;
+    return t;
+}
+
+static uint16_t fresh_tsn(struct rn_requestor *s, int port) { return fresh_tsn_for(s, port, NULL); }
 
 /* ---- sending ------------------------------------------------------------------------------ */
 
@@ -163,7 +200,10 @@ static void transmit(rn_node *n, rvi *v, opkt *o) {
     struct rn_requestor *s = n->req;
     desc *d = desc_of(v, o->serial);
     if (!d) return;
-    o->tsn = fresh_tsn(s, o->path >> 1);
+    o->tsn = fresh_tsn_for(s, o->path >> 1, o);
+    o->used[o->nextused] = (uint32_t)(o->path >> 1) << 16 | o->tsn;
+    o->nextused = (uint8_t)((o->nextused + 1) % REQ_TSN_HISTORY);
+    if (o->nused < REQ_TSN_HISTORY) o->nused++;
     o->deadline = n->now + n->san.response_timeout;
     send_request(n, o->path, o->tsn, v->id, o->seq, d, o->k, o->ordered);
 }

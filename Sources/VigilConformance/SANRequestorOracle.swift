@@ -159,11 +159,16 @@ public struct SANRequestorOracle: RoleOracle {
     @discardableResult
     mutating func modelStep(_ input: SANRequestor.Input) -> SANStep {
         let step = model.step(input)
+        // Coverage: the rules the model applied, and the path states it reached.
+        for r in step.rules { coverage.insert(r.rawValue) }
+        for (i, state) in model.paths.enumerated() where state != .good { coverage.insert("path\(i):\(state)") }
         for case .completion(let vi, let descriptor, let status, let data) in step.outputs {
             expectedCompletions.append(.completion(vi: vi, descriptor: UInt32(descriptor), status: status.adapterCode, data: data))
         }
         return step
     }
+
+    public private(set) var coverage: Set<String> = []
 
     /// Checks a reaction: each packet against the model (then onto the fabric), each completion against the
     /// model's.

@@ -30,7 +30,10 @@ extension SANRequestor {
     func allowances() -> [Allowance] {
         var out: [Allowance] = []
         let barrierWanted = barriers.values.contains { $0.phase == .needed }
+        // The location travels over a good path, or a suspect one when no good one is left; with neither
+        // (every path held bad) it cannot be agreed, and nothing is required.
         if barrierLocation == nil, barrierWanted || paths.contains(.bad),
+            paths.contains(where: { $0 == .good || $0 == .suspect }),
             !pending.values.contains(where: { $0.message.op == .barrierLocation }) {
             out.append(.barrierLocation)
         }
@@ -98,7 +101,8 @@ extension SANRequestor {
                                        body: .supervisory(Supervisory(op: .barrierLocation, vi: vi, address: address)))
             return (packet.encode(), via.requestorPort)
         }
-        guard let firstGood = goodPaths.first else { return nil }
+        // Barriers run on the route they test, good or not; everything else needs a good path.
+        let firstGood = goodPaths.first
         func out(_ path: PathID, _ acb: AdaptiveControl, _ body: PacketBody) -> (bytes: [UInt8], port: UInt8) {
             let tsn = freeTSN(port: path.requestorPort)
             let packet = config.packet(fromPort: path.requestorPort, toPeerPort: path.responderPort, acb: acb, tsn: tsn, body: body)
@@ -126,9 +130,10 @@ extension SANRequestor {
             guard let via = goodPaths.first(where: { $0 != path }) else { return nil }
             return out(via, .lane(0), .supervisory(Supervisory(op: .pathBad, path: path)))
         case .pathGood(let path):
-            return out(firstGood, .lane(0), .supervisory(Supervisory(op: .pathGood, path: path)))
+            // Over a good path, or the restored one itself when none is good.
+            return out(firstGood ?? path, .lane(0), .supervisory(Supervisory(op: .pathGood, path: path)))
         case .resend(let id, let serial):
-            guard let vi = vis[id], let e = vi.outstanding.first(where: { $0.serial == serial }) else { return nil }
+            guard let firstGood, let vi = vis[id], let e = vi.outstanding.first(where: { $0.serial == serial }) else { return nil }
             if e.request.ordered {
                 let route = vi.orderedRoute ?? Route(path: firstGood, lane: 0)
                 return out(route.path, .lane(route.lane), .request(e.request))
@@ -136,7 +141,7 @@ extension SANRequestor {
             let path = paths[e.path.index] == .good ? e.path : firstGood
             return out(path, e.acb, .request(e.request))
         case .launch(let id, let descriptorID, let index):
-            guard let vi = vis[id], let posted = vi.descriptors.first(where: { $0.id == descriptorID }) else { return nil }
+            guard let firstGood, let vi = vis[id], let posted = vi.descriptors.first(where: { $0.id == descriptorID }) else { return nil }
             var request = posted.plan[index]
             request.sequence = vi.nextSeq
             request.vi = id
@@ -159,7 +164,7 @@ extension SANRequestor {
     }
 
     private func usedByEntries(_ tsn: UInt16, port: UInt8) -> Bool {
-        vis.values.contains { $0.outstanding.contains { $0.usedTSNs.contains(portTSN(tsn, port)) } }
+        vis.values.contains { $0.outstanding.contains { $0.transmissions.contains { $0.tsn == portTSN(tsn, port) } } }
     }
 
     /// The earliest instant at which something is due (a time-out or a probe), nil when nothing waits.

@@ -41,12 +41,22 @@ public struct SANRequestor: Hashable, Sendable {
         var path: PathID
         var acb: AdaptiveControl
         var tsn: UInt16
-        /// Every (port, TSN) a transmission of this packet used, as `port << 16 | TSN`. TSNs are per port
+        /// The transmissions of this packet whose answers may still be in the fabric. TSNs are per port
         /// (SAN-REQ-TSN-UNIQUE, model choice): a response returns to the port its request left by, so
-        /// only a TSN reused from the same port could let a stale answer pass for a fresh one.
-        var usedTSNs: Set<UInt32>
+        /// only a TSN reused from the same port could let a stale answer pass for a fresh one. A barrier
+        /// that succeeds on a route flushes what was sent on it before (col. 11 ll. 43-46), so a
+        /// transmission is forgotten once every route it could have taken has been flushed after it.
+        var transmissions: [Transmission]
         var sentAt: VirtualTime
         var acked = false
+    }
+
+    /// One transmission of a packet: its TSN as `port << 16 | TSN`, the routes it could have taken that no
+    /// barrier has flushed since, and its place in the order of the node's transmissions.
+    struct Transmission: Hashable, Sendable {
+        var tsn: UInt32
+        var unflushed: Set<Route>
+        var order: Int
     }
 
     struct Posted: Hashable, Sendable {
@@ -91,6 +101,9 @@ public struct SANRequestor: Hashable, Sendable {
     struct Barrier: Hashable, Sendable {
         var phase: BarrierPhase
         var probe: Bool
+        /// The order of the barrier's read among the node's transmissions: its success flushes the route
+        /// of everything sent on it before.
+        var flushMark = 0
     }
 
     struct PendingSupervisory: Hashable, Sendable {
@@ -108,11 +121,16 @@ public struct SANRequestor: Hashable, Sendable {
     var barriers: [Route: Barrier] = [:]
     var nextProbe: [Int: VirtualTime] = [:]
     var pending: [UInt16: PendingSupervisory] = [:]
+    /// Paths held bad whose path-bad was never acknowledged: their barrier failed when no other path was
+    /// left to carry path-bad (see `holdFailedPathsBad`). Path-bad for them is allowed, not required.
+    var unannounced: Set<Int> = []
     /// The agreed barrier VI and address (SAN-RSP-SUP-BARRIER-LOC).
     public private(set) var barrierLocation: (vi: UInt16, address: UInt64)?
     var usedBarrierNumbers: Set<UInt64> = []
     var nextTSN: [UInt16] = [1, 1]
     var nextBarrierCounter: UInt64 = 1
+    /// Counts the node's data and barrier-read transmissions (for `Transmission.order`, `Barrier.flushMark`).
+    var transmissionOrder = 0
     /// What the model proposes for the barrier location when it plays the requestor.
     public var proposedBarrierLocation: (vi: UInt16, address: UInt64) = (0xFFFF, 0xB000_0000)
 
@@ -123,10 +141,10 @@ public struct SANRequestor: Hashable, Sendable {
 
     public static func == (a: SANRequestor, b: SANRequestor) -> Bool {
         a.config == b.config && a.timers == b.timers && a.now == b.now && a.paths == b.paths && a.vis == b.vis
-            && a.barriers == b.barriers && a.nextProbe == b.nextProbe && a.pending == b.pending
+            && a.barriers == b.barriers && a.nextProbe == b.nextProbe && a.pending == b.pending && a.unannounced == b.unannounced
             && a.barrierLocation?.vi == b.barrierLocation?.vi && a.barrierLocation?.address == b.barrierLocation?.address
             && a.usedBarrierNumbers == b.usedBarrierNumbers && a.nextTSN == b.nextTSN
-            && a.nextBarrierCounter == b.nextBarrierCounter
+            && a.nextBarrierCounter == b.nextBarrierCounter && a.transmissionOrder == b.transmissionOrder
     }
 
     public func hash(into hasher: inout Hasher) {
@@ -272,7 +290,7 @@ extension SANRequestor {
             return diverge(.reqTSNUnique, observed, "TSN \(packet.tsn) is in use by \(clash)")
         }
         vi.outstanding.append(Entry(serial: vi.nextSerial, descriptor: posted.id, index: index, request: r, path: path,
-                                    acb: packet.acb, tsn: packet.tsn, usedTSNs: [portTSN(packet.tsn, path.requestorPort)], sentAt: now))
+                                    acb: packet.acb, tsn: packet.tsn, transmissions: [transmission(packet, path: path)], sentAt: now))
         vi.nextSerial += 1
         vi.descriptors[d].launched.insert(index)
         if r.ordered { vi.nextSeq &+= 1 }
@@ -294,7 +312,10 @@ extension SANRequestor {
             if !e.acked { break }
         }
         if let earliest { allowed.append(earliest.serial) }
-        guard let i = vi.outstanding.firstIndex(where: { allowed.contains($0.serial) && $0.request == r }) else {
+        // Two outstanding packets can be identical (the same unordered RDMA posted twice: same sequence number,
+        // address and data); a resend is taken for the first unacknowledged one, which is what recovery needs.
+        let matches = { (e: Entry) in allowed.contains(e.serial) && e.request == r }
+        guard let i = vi.outstanding.firstIndex(where: { matches($0) && !$0.acked }) ?? vi.outstanding.firstIndex(where: matches) else {
             let want = vi.outstanding.first { $0.serial >= cursor && !$0.acked } ?? earliest
             return diverge(.reqRetransmitEarliest, observed,
                            "recovery must resend " + (want.map { "seq \($0.request.sequence) (\($0.request.brief))" } ?? "nothing")
@@ -305,7 +326,7 @@ extension SANRequestor {
         case .failure(let d): return d.step
         case .success(let rule): rules.append(rule)
         }
-        if vi.outstanding[i].usedTSNs.contains(portTSN(packet.tsn, path.requestorPort)) {
+        if vi.outstanding[i].transmissions.contains(where: { $0.tsn == portTSN(packet.tsn, path.requestorPort) }) {
             return diverge(.reqTSNUnique, observed,
                            "a retransmission reuses TSN \(packet.tsn) of an earlier transmission of the packet from port \(path.requestorPort)")
         }
@@ -313,7 +334,7 @@ extension SANRequestor {
             return diverge(.reqTSNUnique, observed, "TSN \(packet.tsn) is in use by \(clash)")
         }
         vi.outstanding[i].tsn = packet.tsn
-        vi.outstanding[i].usedTSNs.insert(portTSN(packet.tsn, path.requestorPort))
+        vi.outstanding[i].transmissions.append(transmission(packet, path: path))
         vi.outstanding[i].sentAt = now
         vi.outstanding[i].path = path
         vi.outstanding[i].acb = packet.acb
@@ -398,6 +419,8 @@ extension SANRequestor {
                 return diverge(.reqBarrierForm, observed, "a barrier read follows the barrier's write on the same route (\(route))")
             }
             barrier.phase = .readSent(number: number, writeTSN: writeTSN, tsn: packet.tsn, at: now)
+            barrier.flushMark = transmissionOrder
+            transmissionOrder += 1
             barriers[route] = barrier
             noteTSN(packet.tsn, port: path.requestorPort)
             return SANStep(rules: [.reqBarrierForm])
@@ -420,7 +443,7 @@ extension SANRequestor {
             }
             rule = .rspBarrierLocation
         case .pathBad:
-            guard paths[m.path.index] == .failed else {
+            guard paths[m.path.index] == .failed || (paths[m.path.index] == .bad && unannounced.contains(m.path.index)) else {
                 return diverge(.reqNotifyBeforeRetry, observed, "\(m.path) is \(paths[m.path.index].rawValue), not failed: nothing to report")
             }
             guard path != m.path, paths[path.index] == .good else {
@@ -461,6 +484,28 @@ extension SANRequestor {
         return nil
     }
 
+    /// Records a transmission of a data packet.
+    mutating func transmission(_ packet: SANPacket, path: PathID) -> Transmission {
+        defer { transmissionOrder += 1 }
+        return Transmission(tsn: portTSN(packet.tsn, path.requestorPort), unflushed: Set(Route.routes(path: path, acb: packet.acb)),
+                            order: transmissionOrder)
+    }
+
+    /// A barrier succeeded on `route`: no answer to anything sent on it before its read can still arrive
+    /// (col. 11 ll. 43-46), so those transmissions' TSNs may be used again (SAN-REQ-TSN-UNIQUE, model choice).
+    mutating func flush(_ route: Route, before mark: Int) {
+        for id in vis.keys {
+            for i in vis[id]!.outstanding.indices {
+                vis[id]!.outstanding[i].transmissions = vis[id]!.outstanding[i].transmissions.compactMap { t in
+                    guard t.order < mark else { return t }
+                    var t = t
+                    t.unflushed.remove(route)
+                    return t.unflushed.isEmpty ? nil : t
+                }
+            }
+        }
+    }
+
     mutating func noteTSN(_ tsn: UInt16, port: UInt8) {
         nextTSN[Int(port)] = tsn == UInt16.max ? 1 : tsn + 1
     }
@@ -499,11 +544,16 @@ extension SANRequestor {
             pending[packet.tsn] = nil
             switch m.op {
             case .pathBadAck:
-                paths[m.path.index] = .bad
-                nextProbe[m.path.index] = now + timers.probeInterval
+                // A path already held bad without notice (`unannounced`) keeps its probe schedule.
+                unannounced.remove(m.path.index)
+                if paths[m.path.index] == .failed {
+                    paths[m.path.index] = .bad
+                    nextProbe[m.path.index] = now + timers.probeInterval
+                }
                 return SANStep(rules: [.reqNotifyBeforeRetry, .pathFour])
             case .pathGoodAck:
                 paths[m.path.index] = .good
+                unannounced.remove(m.path.index)
                 return SANStep(rules: [.reqReprobe])
             default:
                 barrierLocation = (p.message.vi, p.message.address)
@@ -552,8 +602,7 @@ extension SANRequestor {
             let failedDescriptor = vi.outstanding[i].descriptor
             step.rules.insert(.reqNackFailure, at: 0)
             for d in vi.descriptors {
-                step.outputs.append(.completion(vi: fields.vi, descriptor: d.id,
-                                                status: d.id == failedDescriptor ? .remoteError : .aborted, data: []))
+                step.outputs.append(d.failureCompletion(vi: fields.vi, status: d.id == failedDescriptor ? .remoteError : .aborted))
             }
             vi.descriptors = []
             vi.outstanding = []
@@ -573,7 +622,7 @@ extension SANRequestor {
         step.rules.append(.reqOutstanding)
         // Descriptors complete in posting order, each when all its packets are acknowledged.
         while let first = vi.descriptors.first, first.done, first.launched.count == first.plan.count {
-            let bytes = first.plan.indices.flatMap { first.data[$0] ?? [] }
+            let bytes = first.acknowledgedData
             step.outputs.append(.completion(vi: fields.vi, descriptor: first.id, status: .success, data: bytes))
             vi.descriptors.removeFirst()
             step.rules.append(.reqDescriptorComplete)
@@ -600,6 +649,7 @@ extension SANRequestor {
             if ack, data.count == 8, read == number {
                 barrier.phase = .succeeded
                 barriers[route] = barrier
+                flush(route, before: barrier.flushMark)
                 if barrier.probe {
                     barriers[route] = nil
                     paths[path.index] = .restoring
@@ -705,6 +755,12 @@ extension SANRequestor {
             default:
                 break
             }
+            // A VI waiting to resend (after a sequence-error NACK, when the requestor chose barriers but no
+            // barrier location could be agreed) when every path has failed: the same end as after barriers.
+            if case .retransmit(let cursor, _) = vi.recovery, !hasUsablePath,
+                vi.outstanding.contains(where: { $0.serial >= cursor && !$0.acked }) {
+                vi.recovery = .notify([])
+            }
             if case .notify(let failedPaths) = vi.recovery {
                 let goodPaths = (0..<4).filter { paths[$0] == .good }
                 if failedPaths.allSatisfy({ paths[$0.index] == .bad }) || goodPaths.isEmpty {
@@ -712,7 +768,7 @@ extension SANRequestor {
                     if goodPaths.isEmpty {
                         step.rules.append(.reqAllPathsBad)
                         for d in vi.descriptors {
-                            step.outputs.append(.completion(vi: id, descriptor: d.id, status: .pathFailure, data: []))
+                            step.outputs.append(d.failureCompletion(vi: id, status: .pathFailure))
                         }
                         vi.descriptors = []
                         vi.outstanding = []
@@ -727,6 +783,29 @@ extension SANRequestor {
                 vi.recovery = .none
             }
             vis[id] = vi
+        }
+        holdFailedPathsBad(&step)
+    }
+
+    /// Model choice (SAN-REQ-ALL-PATHS-BAD): a failed path stays `failed` until the responder acknowledges
+    /// path-bad, which travels over another good path. When no path is good, suspect or restoring, nothing can
+    /// carry that message, now or after a barrier; the failure is still permanent, so the requestor updates its
+    /// own status and holds the path bad (claim 1: "updating at the source the status for the particular
+    /// path"), and re-probes it periodically like any bad path ("periodically repeating the barrier
+    /// transaction via the particular path in order to determine if its failure is cured", claim 1). The
+    /// responder is told later if at all: path-bad for such a path is allowed while it is bad, not required
+    /// (no VI retries on another path: they have all stopped), and path-good after a successful probe
+    /// restores it as usual.
+    /// Whether some path is good or may become good without a probe (suspect, restoring).
+    var hasUsablePath: Bool { paths.contains { $0 == .good || $0 == .suspect || $0 == .restoring } }
+
+    mutating func holdFailedPathsBad(_ step: inout SANStep) {
+        guard !hasUsablePath else { return }
+        for index in paths.indices where paths[index] == .failed {
+            paths[index] = .bad
+            unannounced.insert(index)
+            nextProbe[index] = now + timers.probeInterval
+            step.rules.append(.reqAllPathsBad)
         }
     }
 }
@@ -743,6 +822,25 @@ extension SANRequestor.VIState {
     var isAfterNack: Bool {
         if case .retransmit(_, true) = recovery { return true }
         return false
+    }
+}
+
+extension SANRequestor.Posted {
+    /// Every packet launched and positively acknowledged.
+    var fullyAcknowledged: Bool { done && launched.count == plan.count }
+
+    /// The data of the packets acknowledged so far, in packet order (an RDMA read's result).
+    var acknowledgedData: [UInt8] { plan.indices.flatMap { data[$0] ?? [] } }
+
+    /// The completion of a descriptor still queued when its VI stops after an error (SAN-REQ-NACK-FAIL,
+    /// SAN-REQ-ALL-PATHS-BAD). Model choice: a descriptor whose every packet was already positively
+    /// acknowledged is done (SAN-REQ-DESC-COMPLETE, col. 9 ll. 45-47) and completes successfully, in its
+    /// turn, with its data; the others complete with `status`. Reporting a failure for a Send the responder
+    /// has acknowledged would invite the consumer to post it again and deliver it twice.
+    func failureCompletion(vi: UInt16, status: CompletionStatus) -> SANOutput {
+        fullyAcknowledged
+            ? .completion(vi: vi, descriptor: id, status: .success, data: acknowledgedData)
+            : .completion(vi: vi, descriptor: id, status: status, data: [])
     }
 }
 

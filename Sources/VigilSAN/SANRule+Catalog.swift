@@ -299,7 +299,7 @@ extension SANRule {
                 "A requestor gives each outstanding request from a port a transaction serial number no other outstanding request from that port has.",
                 [cite(5, "34-36", "Transaction and Packet Layers",
                       "The TSN can be used to help the port manage multiple outstanding requests and match the resulting responses uniquely to the appropriate request.")],
-                "TSNs are per port (model choice): a response comes back to the port its request left by, so a TSN need be unique only among the outstanding requests of one port, and a retransmission sent from another port may carry the TSN an earlier transmission of the packet had. A retransmission from the same port gets a TSN no earlier transmission of the packet used there (model choice), so that a late answer to the earlier transmission cannot pass for the answer to the new one.")
+                "TSNs are per port (model choice): a response comes back to the port its request left by, so a TSN need be unique only among the outstanding requests of one port, and a retransmission sent from another port may carry the TSN an earlier transmission of the packet had. A retransmission from the same port gets a TSN no earlier transmission of the packet used there (model choice), so that a late answer to the earlier transmission cannot pass for the answer to the new one - unless that transmission has been flushed: once a barrier has succeeded, after it was sent, on every route it could have taken, no answer to it can still arrive (col. 11 ll. 43-46) and its TSN is free again (model choice).")
         case .reqResponseValid:
             return (.must,
                 "A response that fails the validity checks (destination, length, fabric, codes, CRC) is discarded by the requestor.",
@@ -316,7 +316,7 @@ extension SANRule {
             return (.must,
                 "A NACK for a reason other than sequence-error reports the failure of its descriptor to the session layer; the VI then stops (model choice: it moves to an error state and its remaining descriptors fail).",
                 [cite(6, "49-51", "Response Packet", "If a NACK response passes these tests, the end node reports the failure of the transaction to the session layer.")],
-                nil)
+                "The failed descriptor completes with a remote error and the VI's later descriptors are aborted, in posting order; a later descriptor whose every packet was already positively acknowledged is done (SAN-REQ-DESC-COMPLETE) and completes successfully instead (model choice).")
 
         // MARK: requestor recovery
         case .reqTimeout:
@@ -419,7 +419,7 @@ extension SANRule {
                 "When recovery leaves no good path to the peer, the VI moves to an error state and its descriptors complete with an error.",
                 [cite(10, "54-55", "Error Recovery and Path State",
                       "The requestor repeats these two basic steps on each path until the packet is transmitted successfully.")],
-                "The patent does not say what happens when every path is bad.")
+                "The patent does not say what happens when every path is bad. Model choices: the VI's queued descriptors complete in posting order with a path failure, except one whose every packet was already positively acknowledged, which is done (SAN-REQ-DESC-COMPLETE) and completes successfully with its data; reporting an acknowledged Send as failed would invite the consumer to deliver it twice. A path whose barrier failed while no path is good, suspect or restoring cannot have path-bad carried anywhere: the requestor holds it bad on its own (claim 1, \"updating at the source the status for the particular path\") and re-probes it periodically like any bad path (claim 1, \"periodically repeating the barrier transaction via the particular path\"); path-bad for it may be sent later over a good path, but is not required. A VI that waits to resend after a sequence-error NACK (its requestor having chosen barriers whose location could not be agreed) stops the same way once no path is good, suspect or restoring.")
         }
     }
 }

@@ -49,7 +49,7 @@ enum Seeds {
             put([0x03] + Array(Framing.encode(iutFrames[0]).prefix(7)))  // a frame cut short
         case .script:
             // The .vgl files themselves are seeds too: scripts/libfuzz.sh passes corpus/conformance and
-            // corpus/open-findings to this target. These add the corners the suites do not use.
+            // corpus/regressions to this target. These add the corners the suites do not use.
             for text in extraScripts { put(Array(text.utf8)) }
         case .pcap:
             for r in sampleRecords { put(r.encoded()) }
@@ -89,7 +89,7 @@ enum Seeds {
 
     static func loadScripts(_ root: String) -> [LoadedScript] {
         var out: [LoadedScript] = []
-        for dir in ["conformance", "open-findings"] {
+        for dir in ["conformance", "regressions"] {
             for path in Files.list("\(root)/\(dir)") where path.hasSuffix(".vgl") {
                 guard let bytes = Files.read(path), let s = try? Script.parse(String(decoding: bytes, as: UTF8.self)) else { continue }
                 out.append(LoadedScript(path: path, size: bytes.count, script: s))
