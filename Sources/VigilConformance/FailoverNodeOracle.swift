@@ -493,39 +493,24 @@ public struct FailoverNodeOracle: RoleOracle {
                                         peerSequence: peer.echo.sequence)
             var bytes = message.encoded()
             var writerSlot: UInt8? = nil
+            // Each kind of damage is one field of the frame set wrong; the stamp is remembered as corrupt.
+            func damage(_ edit: (inout StatusFrame) -> Void) {
+                var f = message.frame
+                edit(&f)
+                bytes = f.bytes()
+            }
             switch args.values["corrupt"] {
             case nil: break
-            case "crc":
-                var f = message.frame
-                f.check = CRC32C.checksum(Array(bytes.prefix(40))) ^ 0xDEAD_BEEF
-                bytes = f.bytes()
-                corruptStamps.insert(message.stamp)
-            case "magic":
-                var f = message.frame
-                f.magic = 0x5647
-                bytes = f.bytes()
-                corruptStamps.insert(message.stamp)
-            case "state":
-                var f = message.frame
-                f.stateCode = 9
-                bytes = f.bytes()
-                corruptStamps.insert(message.stamp)
-            case "flags":
-                var f = message.frame
-                f.flags = 0x8000
-                bytes = f.bytes()
-                corruptStamps.insert(message.stamp)
-            case "length":
-                var f = message.frame
-                f.length = 40
-                bytes = f.bytes()
-                corruptStamps.insert(message.stamp)
-            case "writer":
-                writerSlot = Self.iutNode.rawValue
-                corruptStamps.insert(message.stamp)
+            case "crc": damage { $0.check = CRC32C.checksum(Array(bytes.prefix(40))) ^ 0xDEAD_BEEF }
+            case "magic": damage { $0.magic = 0x5647 }
+            case "state": damage { $0.stateCode = 9 }
+            case "flags": damage { $0.flags = 0x8000 }
+            case "length": damage { $0.length = 40 }
+            case "writer": writerSlot = Self.iutNode.rawValue
             default:
                 throw CaseError(line: line, "corrupt= is crc, magic, state, flags, length or writer")
             }
+            if args.values["corrupt"] != nil { corruptStamps.insert(message.stamp) }
             for channel in try Self.channels(args, line: line) {
                 place(Carriage.encode(bytes, channel: channel, writer: Self.peerNode, writerSlot: writerSlot), on: channel)
             }
