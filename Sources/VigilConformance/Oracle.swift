@@ -83,10 +83,24 @@ public struct CaseIO {
     public var recording = true
     /// The line whose stimulus is being answered (for adapter failures).
     public private(set) var currentLine: Script.Line?
+    /// How many stimuli one case may send (script lines and what the kit adds: time steps, deliveries, peer
+    /// messages). A fabric that defeats a retry for ever (every barrier write corrupted, say) makes a
+    /// conforming IUT retry for the whole of the case's virtual time; past the budget the case ends
+    /// inconclusive instead of running for minutes. The longest case in the corpus needs about 115,000.
+    public var budget = CaseIO.defaultBudget
+    public static let defaultBudget = 250_000
+    public private(set) var stimuli = 0
+    /// Set when the budget ran out; the runner then reports the case inconclusive (not the IUT's failure).
+    public private(set) var exhausted = false
 
     /// Sends a stimulus on behalf of `line` (recorded in the transcript with `argument`) and returns the reaction.
     public mutating func stimulate(_ frame: KitFrame, line: Script.Line, verb: String? = nil, argument: String? = nil) throws(AdapterFailure) -> Reaction {
         currentLine = line
+        stimuli += 1
+        if stimuli > budget {
+            exhausted = true
+            throw AdapterFailure(.quiesce, "the case ran past the kit's budget of \(budget) stimuli")
+        }
         record(Script.Line(time: line.time, direction: .stimulus, verb: verb ?? line.verb, argument: argument ?? line.argument,
                            comment: line.comment))
         return try session.stimulate(frame)

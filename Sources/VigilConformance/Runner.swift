@@ -13,6 +13,11 @@ public struct CaseResult: Sendable {
     public var wall: Duration
     /// The model features the case exercised (`RoleOracle.coverage`).
     public var coverage: Set<String> = []
+    /// How many stimuli the case sent (`CaseIO.budget` bounds it).
+    public var stimuli = 0
+    /// Whether the case was cut short at its stimulus budget (its verdict is then inconclusive).
+    public var budgetExhausted: Bool { stimuli > budget }
+    public var budget = CaseIO.defaultBudget
 }
 
 /// Runs conformance cases (scripts) against an IUT through any transport, one oracle per case. The IUT is
@@ -54,16 +59,17 @@ public final class ConformanceRunner {
     }
 
     /// Runs one case. With `recording` off the transcript stays empty (fuzz runs that pass need none).
-    public func run(_ script: Script, recording: Bool = true) -> CaseResult {
+    public func run(_ script: Script, recording: Bool = true, budget: Int = CaseIO.defaultBudget) -> CaseResult {
         let clock = ContinuousClock()
         let start = clock.now
         let id = script[header: "case"] ?? "unnamed"
         let rules = (script[header: "rules"] ?? "").split(separator: " ").map(String.init)
         var transcript = Script(preface: script.preface, headers: script.headers)
         var oracle = makeOracle()
+        var stimuli = 0
         func result(_ v: Verdict) -> CaseResult {
             CaseResult(id: id, role: role, title: script[header: "title"] ?? id, rules: rules, verdict: v, transcript: transcript,
-                       wall: clock.now - start, coverage: oracle.coverage)
+                       wall: clock.now - start, coverage: oracle.coverage, stimuli: stimuli, budget: budget)
         }
         func adapterVerdict(_ f: AdapterFailure, line: Script.Line?) -> Verdict {
             .error(Divergence(rule: f.rule.rawValue, citation: "specs/adapter.md", statement: f.rule.statement, step: line?.lineNumber ?? 0,
@@ -80,15 +86,25 @@ public final class ConformanceRunner {
         }
         var io = CaseIO(session: session, transcript: transcript)
         io.recording = recording
+        io.budget = budget
         let verdict: Verdict
         do {
             verdict = try oracle.drive(script, &io)
         } catch {
             transcript = io.transcript
+            stimuli = io.stimuli
+            if io.exhausted {
+                // The IUT is still answering; the kit stopped. Nothing to blame, nothing to restart.
+                let at = io.currentLine.map { "line \($0.lineNumber), \($0.time)" } ?? "the start"
+                return result(.notApplicable("inconclusive: the case ran past the kit's budget of \(io.budget) stimuli at \(at) "
+                    + "(the IUT and the simulated world kept exchanging packets, e.g. a retry that the script's faults defeat every time; "
+                    + "bound the fault with count= or shorten @run)"))
+            }
             closeSession()
             return result(adapterVerdict(error, line: io.currentLine))
         }
         transcript = io.transcript
+        stimuli = io.stimuli
         return result(verdict)
     }
 

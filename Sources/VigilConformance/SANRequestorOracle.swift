@@ -161,7 +161,10 @@ public struct SANRequestorOracle: RoleOracle {
         let step = model.step(input)
         // Coverage: the rules the model applied, and the path states it reached.
         for r in step.rules { coverage.insert(r.rawValue) }
-        for (i, state) in model.paths.enumerated() where state != .good { coverage.insert("path\(i):\(state)") }
+        if model.paths != lastPaths {
+            lastPaths = model.paths
+            for (i, state) in lastPaths.enumerated() where state != .good { coverage.insert("path\(i):\(state.rawValue)") }
+        }
         for case .completion(let vi, let descriptor, let status, let data) in step.outputs {
             expectedCompletions.append(.completion(vi: vi, descriptor: UInt32(descriptor), status: status.adapterCode, data: data))
         }
@@ -169,6 +172,8 @@ public struct SANRequestorOracle: RoleOracle {
     }
 
     public private(set) var coverage: Set<String> = []
+    /// The path states coverage last saw (they change rarely; naming them at every step was most of the cost).
+    var lastPaths = SANRequestor().paths
 
     /// Checks a reaction: each packet against the model (then onto the fabric), each completion against the
     /// model's.

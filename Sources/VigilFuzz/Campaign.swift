@@ -49,6 +49,8 @@ public struct Campaign {
         public var corpusAdded: Int
         /// Inputs the oracle could not read (a mutation made a line invalid): not run, not findings.
         public var invalid: Int
+        /// Runs cut short at the per-case stimulus budget (`CaseIO.budget`): inconclusive, not findings.
+        public var inconclusive: Int
         /// Why it stopped: "budget", "max-failures", "time", "interrupted", "iut".
         public var stoppedBy: String
     }
@@ -122,6 +124,7 @@ public struct Campaign {
         var seenRules: Set<String> = []
         var done = 0
         var invalid = 0
+        var inconclusive = 0
         var added = 0
         var stoppedBy = "budget"
         batches: while done < runs {
@@ -146,7 +149,12 @@ public struct Campaign {
                     break batches
                 }
                 guard let d = result.verdict.divergence else {
-                    if corpus.add(inputs[k]!, name: "run-\(n)", coverage: result.coverage) { added += 1 }
+                    // A case cut short is not kept: its mutants would be cut short too.
+                    if result.budgetExhausted {
+                        inconclusive += 1
+                    } else if corpus.add(inputs[k]!, name: "run-\(n)", coverage: result.coverage) {
+                        added += 1
+                    }
                     continue
                 }
                 if d.rule == "SCRIPT" {
@@ -158,7 +166,7 @@ public struct Campaign {
                 let script = inputs[k]!
                 let clock = ContinuousClock()
                 let start = clock.now
-                let shrinker = Shrinker(budget: shrinkBudget) { runners[0].run($0, recording: false).verdict.divergence }
+                let shrinker = Shrinker(budget: shrinkBudget, runner: runners[0], failing: result)
                 let outcome = shrinker.shrink(script)
                 let shrinkTime = clock.now - start
                 let minimized = outcome?.script ?? script
@@ -183,7 +191,7 @@ public struct Campaign {
                               invalid: invalid))
         }
         return Summary(runs: done, findings: findings, flaky: flaky, coverage: corpus.coverage, corpusAdded: added, invalid: invalid,
-                       stoppedBy: stoppedBy)
+                       inconclusive: inconclusive, stoppedBy: stoppedBy)
     }
 
     /// Runs `inputs` on the runners (one thread each, inputs dealt round-robin); results in input order.

@@ -23,6 +23,20 @@ public struct Shrinker {
         self.run = run
     }
 
+    /// A shrinker whose candidates run on `runner` without a transcript, each within a stimulus budget
+    /// scaled to the failing run's: a candidate is a smaller script, so one that needs many times the
+    /// failing run's stimuli is chasing something else (typically a retry that its loosened faults now
+    /// defeat for ever) and is cut short as inconclusive, which keeps a shrink to seconds.
+    public init(budget: Int = 2_000, derived: @escaping (Script.Line) -> Bool = { _ in false }, runner: ConformanceRunner,
+                failing: CaseResult) {
+        let stimuli = Self.candidateBudget(failing: failing.stimuli)
+        self.init(budget: budget, derived: derived) { runner.run($0, recording: false, budget: stimuli).verdict.divergence }
+    }
+
+    /// The stimuli a shrink candidate may send: four times the failing run's, at least 20,000, at most the
+    /// kit's per-case budget.
+    public static func candidateBudget(failing stimuli: Int) -> Int { min(CaseIO.defaultBudget, max(20_000, 4 * stimuli)) }
+
     public struct Outcome: Sendable {
         public var script: Script
         public var divergence: Divergence

@@ -210,7 +210,7 @@ extension SANRequestor {
         } catch {
             return diverge(.reqHeader, "\(bytes.count) bytes", "the requestor sent bytes that are not a packet: \(error)")
         }
-        let observed = "port\(port) \(packet.summary)"
+        let observed = Sent(port: port, packet: packet)
         guard packet.source == config.ports[Int(port)], packet.fabric == config.fabrics[Int(port)] else {
             return diverge(.reqHeader, observed,
                            "SID \(packet.source) / fabric \(packet.fabric ? 1 : 0) are not those of port \(port) (\(config.ports[Int(port)]), \(config.fabrics[Int(port)] ? 1 : 0))")
@@ -232,7 +232,7 @@ extension SANRequestor {
         }
     }
 
-    private mutating func transmitData(_ r: Request, packet: SANPacket, path: PathID, observed: String) -> SANStep {
+    private mutating func transmitData(_ r: Request, packet: SANPacket, path: PathID, observed: Sent) -> SANStep {
         guard var vi = vis[r.vi] else { return diverge(.seqInit, observed, "VI \(r.vi) was never created") }
         if vi.failed { return diverge(.reqNackFailure, observed, "VI \(r.vi) has stopped after an error") }
         switch vi.recovery {
@@ -250,7 +250,7 @@ extension SANRequestor {
     }
 
     /// A new packet of the first descriptor that has packets left.
-    private mutating func launch(_ r: Request, vi: inout VIState, packet: SANPacket, path: PathID, observed: String) -> SANStep {
+    private mutating func launch(_ r: Request, vi: inout VIState, packet: SANPacket, path: PathID, observed: Sent) -> SANStep {
         var rules: [SANRule] = []
         guard let d = vi.descriptors.firstIndex(where: { $0.launched.count < $0.plan.count }) else {
             if vi.outstanding.contains(where: { $0.request == r }) {
@@ -304,7 +304,7 @@ extension SANRequestor {
     /// A packet resent during recovery: the next one from the cursor (acknowledged ones may be skipped),
     /// or the earliest unacknowledged one (a restart).
     private mutating func resend(_ r: Request, vi: inout VIState, cursor: Int, packet: SANPacket, path: PathID,
-                                 observed: String) -> SANStep {
+                                 observed: Sent) -> SANStep {
         let earliest = vi.outstanding.first { !$0.acked }
         var allowed: [Int] = []
         for e in vi.outstanding where e.serial >= cursor {
@@ -349,7 +349,7 @@ extension SANRequestor {
     }
 
     /// Ordered packets keep to one path and one lane; any data needs a good path.
-    private func checkRoute(ordered: Bool, vi: inout VIState, packet: SANPacket, path: PathID, observed: String)
+    private func checkRoute(ordered: Bool, vi: inout VIState, packet: SANPacket, path: PathID, observed: Sent)
         -> Result<SANRule, DivergenceStep>
     {
         guard paths[path.index] == .good else {
@@ -372,7 +372,7 @@ extension SANRequestor {
         init(_ step: SANStep) { self.step = step }
     }
 
-    private mutating func transmitBarrier(_ r: Request, packet: SANPacket, path: PathID, observed: String) -> SANStep {
+    private mutating func transmitBarrier(_ r: Request, packet: SANPacket, path: PathID, observed: Sent) -> SANStep {
         guard let location = barrierLocation else { return diverge(.reqBarrierForm, observed, "no barrier location is agreed") }
         guard !r.ordered else { return diverge(.reqBarrierForm, observed, "barrier packets are sent unordered") }
         guard case .lane(let lane) = packet.acb else {
@@ -430,7 +430,7 @@ extension SANRequestor {
         }
     }
 
-    private mutating func transmitSupervisory(_ m: Supervisory, packet: SANPacket, path: PathID, observed: String) -> SANStep {
+    private mutating func transmitSupervisory(_ m: Supervisory, packet: SANPacket, path: PathID, observed: Sent) -> SANStep {
         if let clash = tsnClash(packet.tsn, port: path.requestorPort), pending[packet.tsn]?.message != m {
             return diverge(.reqTSNUnique, observed, "TSN \(packet.tsn) is in use by \(clash)")
         }
@@ -510,8 +510,15 @@ extension SANRequestor {
         nextTSN[Int(port)] = tsn == UInt16.max ? 1 : tsn + 1
     }
 
-    func diverge(_ rule: SANRule, _ observed: String, _ detail: String) -> SANStep {
-        SANStep(rules: [rule], divergence: SANDivergence(rule: rule, observed: observed, detail: detail, allowed: allowedSummary()))
+    func diverge(_ rule: SANRule, _ observed: some CustomStringConvertible, _ detail: String) -> SANStep {
+        SANStep(rules: [rule], divergence: SANDivergence(rule: rule, observed: observed.description, detail: detail, allowed: allowedSummary()))
+    }
+
+    /// A packet the requestor sent, as a divergence names it; written out only when something diverges.
+    struct Sent: CustomStringConvertible {
+        var port: UInt8
+        var packet: SANPacket
+        var description: String { "port\(port) \(packet.summary)" }
     }
 }
 

@@ -178,7 +178,7 @@ struct FuzzCommand: ParsableCommand {
         print("""
             \(summary.runs) runs in \(String(format: "%.2f", seconds)) s (\(Int(Double(summary.runs) / max(seconds, 0.001))) runs/s, \(jobs) job\(jobs == 1 ? "" : "s")); \
             coverage \(summary.coverage.count) features (\(ruleCount) rules); corpus \(campaign.corpus.entries.count); \
-            \(summary.invalid) mutated inputs unreadable; \
+            \(summary.invalid) mutated inputs unreadable; \(summary.inconclusive) inconclusive (past the per-case budget); \
             \(summary.findings.count) distinct divergence\(summary.findings.count == 1 ? "" : "s"); stopped by \(summary.stoppedBy) \
             (\(role), seed \(seed), IUT \(runners[0].identity?.name ?? target.label))
             """)
@@ -224,7 +224,7 @@ extension Campaign {
         var kept = 0
         for (name, script) in seeds {
             let r = runner.run(script, recording: false)
-            if r.verdict.divergence == nil, addToCorpus(script, name: name, coverage: r.coverage) { kept += 1 }
+            if r.verdict.divergence == nil, !r.budgetExhausted, addToCorpus(script, name: name, coverage: r.coverage) { kept += 1 }
         }
         return kept
     }

@@ -43,10 +43,10 @@ struct MinimizeCommand: ParsableCommand {
         try target.requireModel(for: role)
         let runner = ConformanceRunner(role: role, limits: target.limits, transport: target.transport(for: role), oracle: try oracle(for: role))
         defer { runner.closeSession() }
-        let shrinker = Shrinker(budget: budget, derived: { role != .sanResponder && ($0.verb == "packet" || $0.verb == "disk-result") }) {
-            runner.run($0).verdict.divergence
-        }
-        guard let outcome = shrinker.shrink(parsed) else {
+        let failing = runner.run(parsed, recording: false)
+        let shrinker = Shrinker(budget: budget, derived: { role != .sanResponder && ($0.verb == "packet" || $0.verb == "disk-result") },
+                                runner: runner, failing: failing)
+        guard failing.verdict.divergence != nil, let outcome = shrinker.shrink(parsed) else {
             if let failure = runner.startFailure, runner.identity == nil {
                 FileHandle.standardError.write(Data("vigil: the IUT could not be started: \(failure)\n".utf8))
                 throw ExitCode(3)

@@ -57,6 +57,34 @@ import VigilFuzz
                 "\(summary.findings.map { "\($0.rule) at run \($0.run):\n\($0.minimized.text)" }.joined(separator: "\n"))")
     }
 
+    /// A fabric that corrupts every first copy of a seq-0 request also corrupts every barrier write (each
+    /// carries a fresh number, so each is a "first copy"): the conforming refnode retries the barrier every
+    /// round trip for the whole second the case runs (col. 8: a mismatched barrier "is tried again"), about
+    /// 500,000 stimuli. Before the per-case budget this hung the shrinker for minutes; now the case ends
+    /// inconclusive at the budget, blames nobody, and the next case on the same runner still passes.
+    @Test func aRetryTheFabricDefeatsForEverEndsInconclusiveAtTheBudget() throws {
+        let endless = try Script.parse("""
+            @role san-requestor
+            0.000000 > command create-vi vi=1
+            0.000010 > fabric corrupt to=responder seq=0 copy=0 kind=req
+            0.000010 > command post vi=1 op=send size=1 seed=8
+            """)
+        let runner = Self.runner(nil)
+        let cut = runner.run(endless, recording: false, budget: 3_000)
+        guard case .notApplicable(let why) = cut.verdict else {
+            Issue.record("expected an inconclusive verdict, got \(cut.verdict)")
+            return
+        }
+        #expect(why.contains("budget of 3000 stimuli"), "\(why)")
+        #expect(cut.stimuli == 3_001)
+        // A shorter case of the same script finishes inside the budget, and passes.
+        var short = endless
+        short.headers.append(.init(key: "run", value: "0.15"))
+        let finished = runner.run(short, recording: false, budget: 50_000)
+        #expect(finished.verdict == .pass, "\(finished.verdict)")
+        #expect(finished.stimuli > 10_000 && finished.stimuli < 50_000, "\(finished.stimuli)")
+    }
+
     /// The generator stays light: a handful of stimuli per case, and mostly small descriptors.
     @Test func generatedCasesAreSmall() {
         let campaign = Campaign(role: .sanRequestor, seed: Self.seed)

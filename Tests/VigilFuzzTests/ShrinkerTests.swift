@@ -30,7 +30,7 @@ import VigilFuzz
         let r = Self.runner(.sanRequestor, mutant: "req-retx-from-nacked")
         let failing = r.run(Self.script(.sanRequestor, "req-figure8-lost-request"))
         #expect(failing.verdict.divergence?.rule == "SAN-REQ-RETX-EARLIEST")
-        let shrinker = Shrinker(derived: { $0.verb == "packet" }) { r.run($0).verdict.divergence }
+        let shrinker = Shrinker(derived: { $0.verb == "packet" }, runner: r, failing: failing)
         let outcome = try #require(shrinker.shrink(failing.transcript))
         #expect(outcome.divergence.rule == "SAN-REQ-RETX-EARLIEST")
         #expect(outcome.script.lines.allSatisfy { $0.verb != "packet" && $0.direction == .stimulus })
