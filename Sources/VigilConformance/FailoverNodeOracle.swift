@@ -34,14 +34,19 @@ import VigilFailover
 /// `@run SECONDS` runs the case that long after its last line (default 1).
 public struct FailoverNodeOracle: RoleOracle {
     public let role = Role.failoverNode
-    public init() {}
+    /// `node`: which node of the pair the IUT is (node A in a conformance case; either in a race).
+    public init(node: NodeID = .a) {
+        iutNode = node
+        ownDisks = Set(DiskLayout.own(node))
+        peerDisks = Set(DiskLayout.own(node.peer))
+    }
 
-    static let iutNode = NodeID.a
-    static let peerNode = NodeID.b
-    static var ownSlot: Int { Int(iutNode.rawValue) }
-    static var peerSlot: Int { Int(peerNode.rawValue) }
-    static let ownDisks: Set<Int> = Set(DiskLayout.own(.a))
-    static let peerDisks: Set<Int> = Set(DiskLayout.own(.b))
+    public let iutNode: NodeID
+    var peerNode: NodeID { iutNode.peer }
+    var ownSlot: Int { Int(iutNode.rawValue) }
+    var peerSlot: Int { Int(peerNode.rawValue) }
+    let ownDisks: Set<Int>
+    let peerDisks: Set<Int>
     static let nodeRecordSlot = 2
     static let mailboxBlock: UInt32 = 8
     static let pmLatency = VirtualTime.microseconds(50)
@@ -54,8 +59,8 @@ public struct FailoverNodeOracle: RoleOracle {
     var grace: VirtualTime { VirtualTime(nanoseconds: 2 * period.nanoseconds) }
 
     public var helloOptions: [AdapterOption] {
-        var node: [UInt8] = [Self.iutNode.rawValue]
-        node += Self.be(Self.iutNode.systemID)
+        var node: [UInt8] = [iutNode.rawValue]
+        node += Self.be(iutNode.systemID)
         var timers = Self.be(period.nanoseconds)
         for t in configuration.timeouts { timers += Self.be(t.nanoseconds) }
         timers.append(UInt8(configuration.silenceMultiple))
@@ -68,6 +73,18 @@ public struct FailoverNodeOracle: RoleOracle {
     }
 
     // MARK: The world the kit hosts
+
+    /// When something is next due: a disk answer, a datagram, the peer's beat, the IUT's timer, or a
+    /// deadline of the oracle's own.
+    func nextDue() -> VirtualTime? {
+        var candidates: [VirtualTime] = []
+        if let r = requests.map(\.at).min() { candidates.append(max(r, now)) }
+        if let d = datagrams.map(\.at).min() { candidates.append(max(d, now)) }
+        if peer.beat != nil { candidates.append(max(peer.nextBeat, now)) }
+        if let n = iutNext, n > now { candidates.append(n) }
+        if let m = requirements().map(\.at).filter({ $0 > now }).min() { candidates.append(m) }
+        return candidates.min()
+    }
 
     /// The IUT's persistent memory (device 0xFE) and the peer's (0xFF), 64-byte slots.
     var ownPM = [[UInt8]](repeating: [UInt8](repeating: 0, count: 64), count: 8)
@@ -246,12 +263,10 @@ public struct FailoverNodeOracle: RoleOracle {
             do {
                 switch line.verb {
                 case "command":
-                    guard let command = Self.commands[first] else {
+                    guard let c = Self.commands[first] else {
                         throw CaseError(line: line.lineNumber, "commands are boot, reboot, disable, enable, giveback and stop")
                     }
-                    operatorCommand(command)
-                    lastDelivery = nil
-                    if let v = try react(try io.stimulate(.command(command), line: line), &io) { return v }
+                    if let v = try command(c, line: line, &io) { return v }
                 case "peer":
                     try peerAction(first, args, line: line.lineNumber)
                     io.record(line)
@@ -291,6 +306,14 @@ public struct FailoverNodeOracle: RoleOracle {
         return .pass
     }
 
+    /// An operator command to the IUT, now.
+    mutating func command(_ command: AdapterCommand, line: Script.Line, _ io: inout CaseIO) throws(AdapterFailure) -> Verdict? {
+        currentLine = line
+        operatorCommand(command)
+        lastDelivery = nil
+        return try react(try io.stimulate(.command(command), line: line), &io)
+    }
+
     static let commands: [String: AdapterCommand] = [
         "boot": .boot, "reboot": .reboot, "disable": .disable, "enable": .enable, "giveback": .giveback, "stop": .stop,
     ]
@@ -300,13 +323,7 @@ public struct FailoverNodeOracle: RoleOracle {
     /// it was scheduled.
     mutating func settle(until limit: VirtualTime, _ io: inout CaseIO) throws(AdapterFailure) -> Verdict? {
         while true {
-            var candidates: [VirtualTime] = []
-            if let r = requests.map(\.at).min() { candidates.append(max(r, now)) }
-            if let d = datagrams.map(\.at).min() { candidates.append(max(d, now)) }
-            if peer.beat != nil { candidates.append(max(peer.nextBeat, now)) }
-            if let n = iutNext, n > now { candidates.append(n) }
-            if let m = requirements().map(\.at).filter({ $0 > now }).min() { candidates.append(m) }
-            guard let t = candidates.min(), t <= limit else { break }
+            guard let t = nextDue(), t <= limit else { break }
             if t > now {
                 now = t
                 if let v = try tick(&io) { return v }
@@ -413,8 +430,8 @@ public struct FailoverNodeOracle: RoleOracle {
             sent = sent.filter { $0.key.generation < expectedGeneration }
         }
         // FO-SAVE-OWN-STATE: the state the node recorded before the interruption, read back at step 253.
-        prevOwnState = (try? Carriage(decoding: memory[Self.ownSlot], channel: .san)).flatMap {
-            $0.writer == Self.iutNode ? $0.message.state : nil
+        prevOwnState = (try? Carriage(decoding: memory[ownSlot], channel: .san)).flatMap {
+            $0.writer == iutNode ? $0.message.state : nil
         }
         know = Knowledge(at: now)
         lastDelivery = nil
@@ -459,6 +476,80 @@ public struct FailoverNodeOracle: RoleOracle {
 
     var expectedEnabled: Bool { !opDisabled && !know.peerDisabled && !know.versionMismatch }
 
+    // MARK: Racing: the peer is another IUT (vigil race)
+
+    /// What this node's IUT put where the other node of a race can see it: a status datagram, its SAN
+    /// record landed in the peer's persistent memory, its region landed on a mailbox disk, a reservation
+    /// granted or released.
+    public enum Relay: Sendable, Hashable {
+        case network([UInt8])
+        case san([UInt8])
+        case region(disk: Int, [UInt8])
+        case reserved(Int)
+        case released(Int)
+
+        public var channel: Channel? {
+            switch self {
+            case .network: .network
+            case .san: .san
+            case .region: .mailbox
+            case .reserved, .released: nil
+            }
+        }
+    }
+
+    /// On in a race: what the IUT makes visible is collected in `outbox` for the other node.
+    public var relaying = false
+    public var outbox: [Relay] = []
+
+    /// The other node's relay reaches this one at `at` (no earlier than this oracle's clock): a datagram
+    /// is delivered then, a SAN record or a mailbox region is in place from then, a reservation holds.
+    mutating func receive(_ relay: Relay, at: VirtualTime) {
+        switch relay {
+        case .network(let bytes):
+            datagrams.append(Datagram(at: max(at, now), order: order, bytes: bytes))
+            order += 1
+        case .san(let bytes):
+            ownPM[peerSlot] = bytes
+        case .region(let disk, let bytes):
+            blocks[disk, default: [:]][Self.mailboxBlock + UInt32(peerSlot)] = bytes
+        case .reserved(let disk):
+            holder[disk] = .peer
+        case .released(let disk):
+            if holder[disk] == .peer { holder[disk] = nil }
+        }
+    }
+
+    /// The FIG. 2 state the IUT last reported (nil before its first STATE event).
+    var reportedState: NodeState? {
+        switch reported?.state {
+        case Self.sNormal: .normal
+        case Self.sTakeover: .takeover
+        case Self.sStopped: .stopped
+        case Self.sRebooting: .rebooting
+        default: nil
+        }
+    }
+
+    /// Whether the IUT last reported takeover enabled.
+    var reportedEnabled: Bool { reported?.enabled ?? false }
+
+    /// The last STATE the IUT reported, as the race report shows it.
+    var stateSummary: String {
+        guard let r = reported else { return "(not reported)" }
+        return Self.stateName(r.state).uppercased() + (r.step == 0 ? "" : " \(250 + Int(r.step))") + " gen=\(r.generation)" + (r.enabled ? "" : " takeover-disabled")
+    }
+
+    /// The disks this node serves by what it reported: its own in NORMAL; in TAKEOVER its own and those
+    /// of the peer whose reservation it holds (a giveback under way has released them).
+    var servedDisks: Set<Int> {
+        switch reportedState {
+        case .normal: ownDisks
+        case .takeover: ownDisks.union(peerDisks.filter { holder[$0] == .iut })
+        default: []
+        }
+    }
+
     // MARK: The peer, the channels, the disks, the memories
 
     mutating func peerAction(_ action: String, _ args: Arguments, line: Int) throws(CaseError) {
@@ -488,7 +579,7 @@ public struct FailoverNodeOracle: RoleOracle {
             }
             if generation == peer.generation { peer.sequence = max(peer.sequence, sequence) }
             let version: UInt8 = args.values["version"] == nil ? StatusMessage.currentVersion : try args.number("version", line: line)
-            let message = StatusMessage(version: version, systemID: Self.peerNode.systemID, state: state, flags: flags,
+            let message = StatusMessage(version: version, systemID: peerNode.systemID, state: state, flags: flags,
                                         generation: generation, sequence: sequence, peerGeneration: peer.echo.generation,
                                         peerSequence: peer.echo.sequence)
             var bytes = message.encoded()
@@ -506,13 +597,13 @@ public struct FailoverNodeOracle: RoleOracle {
             case "state": damage { $0.stateCode = 9 }
             case "flags": damage { $0.flags = 0x8000 }
             case "length": damage { $0.length = 40 }
-            case "writer": writerSlot = Self.iutNode.rawValue
+            case "writer": writerSlot = iutNode.rawValue
             default:
                 throw CaseError(line: line, "corrupt= is crc, magic, state, flags, length or writer")
             }
             if args.values["corrupt"] != nil { corruptStamps.insert(message.stamp) }
             for channel in try Self.channels(args, line: line) {
-                place(Carriage.encode(bytes, channel: channel, writer: Self.peerNode, writerSlot: writerSlot), on: channel)
+                place(Carriage.encode(bytes, channel: channel, writer: peerNode, writerSlot: writerSlot), on: channel)
             }
         case "reboot":
             // The peer's next instantiation: a new generation, the sequence starts again.
@@ -535,9 +626,9 @@ public struct FailoverNodeOracle: RoleOracle {
     mutating func beat() {
         guard let b = peer.beat else { return }
         peer.sequence += 1
-        let message = StatusMessage(systemID: Self.peerNode.systemID, state: b.state, flags: b.flags, generation: peer.generation,
+        let message = StatusMessage(systemID: peerNode.systemID, state: b.state, flags: b.flags, generation: peer.generation,
                                     sequence: peer.sequence, peerGeneration: peer.echo.generation, peerSequence: peer.echo.sequence)
-        for channel in b.on { place(Carriage(channel: channel, writer: Self.peerNode, message: message).encoded(), on: channel) }
+        for channel in b.on { place(Carriage(channel: channel, writer: peerNode, message: message).encoded(), on: channel) }
         peer.nextBeat = peer.nextBeat + period
     }
 
@@ -554,9 +645,9 @@ public struct FailoverNodeOracle: RoleOracle {
             datagrams.append(Datagram(at: now + Self.netLatency, order: order, bytes: carrier))
             order += 1
         case .san:
-            ownPM[Self.peerSlot] = carrier
+            ownPM[peerSlot] = carrier
         case .mailbox:
-            for disk in DiskLayout.mailboxDisks { blocks[disk, default: [:]][Self.mailboxBlock + UInt32(Self.peerSlot)] = carrier }
+            for disk in DiskLayout.mailboxDisks { blocks[disk, default: [:]][Self.mailboxBlock + UInt32(peerSlot)] = carrier }
         }
     }
 
@@ -590,7 +681,7 @@ public struct FailoverNodeOracle: RoleOracle {
             ownPM[Self.nodeRecordSlot] = Self.encodeNodeRecord(generation: generation, disabled: args.words.contains("disabled"))
         case "own", "peer":
             let (state, flags) = try Self.stateArgument(args, line: line)
-            let node = what == "own" ? Self.iutNode : Self.peerNode
+            let node = what == "own" ? iutNode : peerNode
             let message = StatusMessage(systemID: node.systemID, state: state, flags: flags, generation: try args.number("gen", line: line),
                                         sequence: try args.number("seq", line: line))
             ownPM[Int(node.rawValue)] = Carriage(channel: .san, writer: node, message: message).encoded()
@@ -649,7 +740,7 @@ public struct FailoverNodeOracle: RoleOracle {
     /// A carrier reaches the IUT on `channel`: the oracle applies the newness rule as the IUT must.
     mutating func deliver(_ bytes: [UInt8], via channel: Channel) {
         guard let carriage = try? Carriage(decoding: bytes, channel: channel) else {
-            if bytes.count >= 52, bytes[5] == Self.peerNode.rawValue || bytes[5] == Self.iutNode.rawValue {
+            if bytes.count >= 52, bytes[5] == peerNode.rawValue || bytes[5] == iutNode.rawValue {
                 let stamp = Self.rawStamp(bytes, at: 8)
                 if corruptStamps.contains(stamp) {
                     lastDelivery = DeliveryNote(corrupt: true, mergedNew: false, channelNew: false)
@@ -658,7 +749,7 @@ public struct FailoverNodeOracle: RoleOracle {
             }
             return
         }
-        guard carriage.writer == Self.peerNode, carriage.message.systemID == Self.peerNode.systemID else { return }
+        guard carriage.writer == peerNode, carriage.message.systemID == peerNode.systemID else { return }
         let m = carriage.message, s = m.stamp, c = Int(channel.rawValue)
         know.delivered.insert(s)
         let channelNew = know.channelNewest[c].map { s.isNew(after: $0) } ?? true
@@ -720,16 +811,20 @@ public struct FailoverNodeOracle: RoleOracle {
                 if reported?.state == Self.sRebooting, r.order >= attemptOrder { bootRefused = true }
             } else {
                 holder[r.device.asDisk] = .iut
+                if relaying { outbox.append(.reserved(r.device.asDisk)) }
                 if takeoverRequested.contains(r.device.asDisk) {
                     takeoverGranted.insert(r.device.asDisk)
-                    if takeoverGranted.isSuperset(of: Self.peerDisks), grantedAt == nil { grantedAt = now }
+                    if takeoverGranted.isSuperset(of: peerDisks), grantedAt == nil { grantedAt = now }
                 }
             }
         case 2:  // release
-            if holder[r.device.asDisk] == .iut { holder[r.device.asDisk] = nil }
+            if holder[r.device.asDisk] == .iut {
+                holder[r.device.asDisk] = nil
+                if relaying { outbox.append(.released(r.device.asDisk)) }
+            }
             if givebackAt != nil, releaseRequested.contains(r.device.asDisk) {
                 releaseDone.insert(r.device.asDisk)
-                if releaseDone.isSuperset(of: Self.peerDisks), releasedAt == nil { releasedAt = now }
+                if releaseDone.isSuperset(of: peerDisks), releasedAt == nil { releasedAt = now }
             }
         case 3:  // write
             if isPM {
@@ -737,6 +832,7 @@ public struct FailoverNodeOracle: RoleOracle {
                 if slot < 8 {
                     let bytes = Self.slotBytes(r.data)
                     if r.device == 0xFE { ownPM[slot] = bytes } else { peerPM[slot] = bytes }
+                    if relaying, r.device == 0xFF, slot == ownSlot { outbox.append(.san(bytes)) }
                     if r.device == 0xFE, slot == Self.nodeRecordSlot, r.order >= bootOrder, recordPersistedAt == nil,
                         Self.nodeRecord(bytes)?.generation == expectedGeneration
                     {
@@ -756,6 +852,9 @@ public struct FailoverNodeOracle: RoleOracle {
                 for i in 0..<min(Int(r.count), 16) {
                     let chunk = Array(r.data.dropFirst(i * 512).prefix(512))
                     blocks[Int(r.device), default: [:]][r.block &+ UInt32(i)] = chunk + [UInt8](repeating: 0, count: 512 - chunk.count)
+                    if relaying, DiskLayout.mailboxDisks.contains(Int(r.device)), r.block &+ UInt32(i) == Self.mailboxBlock + UInt32(ownSlot) {
+                        outbox.append(.region(disk: Int(r.device), chunk + [UInt8](repeating: 0, count: 512 - chunk.count)))
+                    }
                 }
             }
         case 4:  // read
@@ -766,7 +865,7 @@ public struct FailoverNodeOracle: RoleOracle {
                     let slot = Int(r.block) + i
                     guard slot < 8 else { break }
                     data += ownPM[slot]
-                    if slot == Self.peerSlot, r.order >= bootOrder {
+                    if slot == peerSlot, r.order >= bootOrder {
                         deliver(ownPM[slot], via: .san)
                         if io.recording { note = " " + Self.describe(ownPM[slot], .san) }
                     }
@@ -776,7 +875,7 @@ public struct FailoverNodeOracle: RoleOracle {
                     let block = r.block &+ UInt32(i)
                     let bytes = blocks[Int(r.device)]?[block] ?? [UInt8](repeating: 0, count: 512)
                     data += bytes
-                    if block == Self.mailboxBlock + UInt32(Self.peerSlot), DiskLayout.mailboxDisks.contains(Int(r.device)), r.order >= bootOrder {
+                    if block == Self.mailboxBlock + UInt32(peerSlot), DiskLayout.mailboxDisks.contains(Int(r.device)), r.order >= bootOrder {
                         deliver(bytes, via: .mailbox)
                         if io.recording { note = " " + Self.describe(bytes, .mailbox) }
                     }
@@ -802,6 +901,7 @@ public struct FailoverNodeOracle: RoleOracle {
                     return fail(.networkDatagram, expected: "status datagrams on port 2 (the network channel)", observed: "a packet on port \(port)")
                 }
                 if let v = observeStatus(bytes, .network, copy: .network) { return v }
+                if relaying { outbox.append(.network(bytes)) }
             case .disk(let tag, let op, let device, let block, let count, let data):
                 io.record(observation("disk", "tag=\(tag) " + Self.describeDisk(op: op, device: device, block: block, count: count, data: data)))
                 if let v = observeDisk(tag: tag, op: op, device: device, block: block, count: count, data: data) { return v }
@@ -919,11 +1019,11 @@ public struct FailoverNodeOracle: RoleOracle {
                 if bootRefused {
                     return fail(.t241RebootFailed, expected: "back to step 252: a reservation was refused (the peer holds the disk)", observed: seen)
                 }
-                if chosen == 5, bootReserved != Self.ownDisks.union(Self.peerDisks) {
+                if chosen == 5, bootReserved != ownDisks.union(peerDisks) {
                     return fail(.reboot255, expected: "reservations of disks 0-3", observed: "reserved \(bootReserved.sorted()) before \(seen)")
                 }
-                if chosen != 5, bootReserved != Self.ownDisks {
-                    return fail(.reboot254, expected: "reservations of its own disks \(Self.ownDisks.sorted()) only",
+                if chosen != 5, bootReserved != ownDisks {
+                    return fail(.reboot254, expected: "reservations of its own disks \(ownDisks.sorted()) only",
                                 observed: "reserved \(bootReserved.sorted()) before \(seen)")
                 }
             default:
@@ -945,8 +1045,8 @@ public struct FailoverNodeOracle: RoleOracle {
             if r.state == Self.sNormal { normalSince = now }
         case (Self.sNormal, Self.sTakeover):
             // Transition 212: after the announcement, the wait and the reservations (checked as they came).
-            if announceAt == nil || !takeoverGranted.isSuperset(of: Self.peerDisks) {
-                return fail(.takeoverReserve, expected: "TAKEOVER only once the peer's disks \(Self.peerDisks.sorted()) are reserved",
+            if announceAt == nil || !takeoverGranted.isSuperset(of: peerDisks) {
+                return fail(.takeoverReserve, expected: "TAKEOVER only once the peer's disks \(peerDisks.sorted()) are reserved",
                             observed: "\(seen) with \(takeoverGranted.sorted()) granted")
             }
             announceAt = nil
@@ -986,8 +1086,8 @@ public struct FailoverNodeOracle: RoleOracle {
             return fail(envelope ? .wireCarriage : .wireLayout, expected: "a well-formed \(channel) carrier (specs/failover-wire.md)",
                         observed: "\(error)")
         }
-        guard carriage.writer == Self.iutNode, carriage.message.systemID == Self.iutNode.systemID else {
-            return fail(.msgFields, expected: "writer slot \(Self.iutNode.rawValue), system id 0x\(String(Self.iutNode.systemID, radix: 16))",
+        guard carriage.writer == iutNode, carriage.message.systemID == iutNode.systemID else {
+            return fail(.msgFields, expected: "writer slot \(iutNode.rawValue), system id 0x\(String(iutNode.systemID, radix: 16))",
                         observed: "writer \(carriage.writer), system id 0x\(String(carriage.message.systemID, radix: 16))")
         }
         if let v = writeAllowed("a status message on the \(copy)") { return v }
@@ -1083,7 +1183,7 @@ public struct FailoverNodeOracle: RoleOracle {
             if releasedAt == nil {
                 // Step 222 releases the peer's disks first; TAKEOVER may still go out meanwhile.
                 if m.state == .takeover { return nil }
-                return fail(.givebackRelease, expected: "the reservations of disks \(Self.peerDisks.sorted()) released before \(m.state)",
+                return fail(.givebackRelease, expected: "the reservations of disks \(peerDisks.sorted()) released before \(m.state)",
                             observed: "\(m) with \(releaseDone.sorted()) released")
             }
             if !givebackNormalSent {
@@ -1170,12 +1270,12 @@ public struct FailoverNodeOracle: RoleOracle {
         }
         switch (op, device) {
         case (3, 0xFF):
-            guard block == UInt32(Self.ownSlot) else {
-                return fail(.sanPersistentMemory, expected: "the SAN record in the peer's persistent memory at slot \(Self.ownSlot)", observed: what)
+            guard block == UInt32(ownSlot) else {
+                return fail(.sanPersistentMemory, expected: "the SAN record in the peer's persistent memory at slot \(ownSlot)", observed: what)
             }
             if let v = observeStatus(data, .san, copy: .peerPM) { return v }
         case (3, 0xFE):
-            if block == UInt32(Self.ownSlot) {
+            if block == UInt32(ownSlot) {
                 if let v = observeStatus(data, .san, copy: .ownPM) { return v }
             } else if block == UInt32(Self.nodeRecordSlot) {
                 if let v = writeAllowed(what) { return v }
@@ -1193,11 +1293,11 @@ public struct FailoverNodeOracle: RoleOracle {
         case (3, 0...3):
             if let v = writeAllowed(what) { return v }
             let disk = Int(device)
-            if DiskLayout.mailboxDisks.contains(disk), block == Self.mailboxBlock + UInt32(Self.peerSlot) {
-                return fail(.mailboxRegions, expected: "writes to its own region (block \(Self.mailboxBlock + UInt32(Self.ownSlot)))",
+            if DiskLayout.mailboxDisks.contains(disk), block == Self.mailboxBlock + UInt32(peerSlot) {
+                return fail(.mailboxRegions, expected: "writes to its own region (block \(Self.mailboxBlock + UInt32(ownSlot)))",
                             observed: "a write to the peer's region: \(what)")
             }
-            if DiskLayout.mailboxDisks.contains(disk), block == Self.mailboxBlock + UInt32(Self.ownSlot) {
+            if DiskLayout.mailboxDisks.contains(disk), block == Self.mailboxBlock + UInt32(ownSlot) {
                 if let v = observeStatus(Array(data.prefix(512)), .mailbox, copy: disk == 0 ? .mailbox0 : .mailbox2) { return v }
                 stamp = (try? Carriage(decoding: Array(data.prefix(512)), channel: .mailbox))?.message.stamp
             }
@@ -1206,7 +1306,7 @@ public struct FailoverNodeOracle: RoleOracle {
             let disk = Int(device)
             if state == Self.sRebooting {
                 bootReserved.insert(disk)
-            } else if state == Self.sNormal, Self.peerDisks.contains(disk) {
+            } else if state == Self.sNormal, peerDisks.contains(disk) {
                 // Step 213: TAKEOVER announced, the wait over, the peer still passive, takeover still enabled.
                 guard let at = announceAt else {
                     return fail(.takeoverSend, expected: "TAKEOVER sent on every channel before reserving the peer's disks", observed: what)
@@ -1226,7 +1326,7 @@ public struct FailoverNodeOracle: RoleOracle {
             }
         case (2, 0...3):
             let disk = Int(device)
-            if givebackAt != nil, Self.peerDisks.contains(disk) { releaseRequested.insert(disk) }
+            if givebackAt != nil, peerDisks.contains(disk) { releaseRequested.insert(disk) }
             if state == Self.sRebooting { bootReserved.remove(disk) }
         case (4, 0...3), (4, 0xFE), (4, 0xFF):
             break
@@ -1291,17 +1391,17 @@ public struct FailoverNodeOracle: RoleOracle {
                                    expected: "TAKEOVER: every channel silent for the multiple of its time-out"))
         }
         if state == Self.sNormal, let at = announceAt, !peerNewSinceAnnounce, expectedEnabled, mustStop == nil,
-            !takeoverRequested.isSuperset(of: Self.peerDisks)
+            !takeoverRequested.isSuperset(of: peerDisks)
         {
             out.append(Requirement(at: at + configuration.takeoverWait + grace, rule: .takeoverReserve,
-                                   expected: "reservations of the peer's disks \(Self.peerDisks.sorted()) after the wait"))
+                                   expected: "reservations of the peer's disks \(peerDisks.sorted()) after the wait"))
         }
         if state == Self.sNormal, let at = grantedAt, mustStop == nil {
             out.append(Requirement(at: at + grace, rule: .t212Takeover, expected: "STATE TAKEOVER once the peer's disks are reserved"))
         }
         if state == Self.sTakeover, let at = givebackAt, mustStop == nil {
-            if !releaseRequested.isSuperset(of: Self.peerDisks) {
-                out.append(Requirement(at: at + grace, rule: .givebackRelease, expected: "releases of the peer's disks \(Self.peerDisks.sorted())"))
+            if !releaseRequested.isSuperset(of: peerDisks) {
+                out.append(Requirement(at: at + grace, rule: .givebackRelease, expected: "releases of the peer's disks \(peerDisks.sorted())"))
             } else if let r = releasedAt, !givebackNormalSent {
                 out.append(Requirement(at: r + grace, rule: .givebackSendNormal, expected: "NORMAL once the peer's disks are released"))
             } else if let p = peerNormalAt {
