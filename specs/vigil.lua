@@ -7,6 +7,7 @@
 --   wireshark -X lua_script:specs/vigil.lua FILE     (or copy this file to ~/.local/lib/wireshark/plugins/)
 --
 -- Display filters: vigil.marker (every divergence), vigil.dir == 1 (what the IUT sent), vigil.san.seq == 2,
+-- vigil.flags.node_b == 1 (node B's side of a race),
 -- vigil.san.nack_reason == 1, vigil.fo.state == 2, vigil.fo.generation > 1, ...
 --
 -- Written for the Lua API of Wireshark 3.x-4.x (tested with tshark 4.0). Every byte position and code here
@@ -44,7 +45,8 @@ local f = {
     flags = ProtoField.uint8("vigil.flags", "Flags", base.HEX),
     flag_undecodable = ProtoField.bool("vigil.flags.undecodable", "Undecodable (the kit's codec rejects it)", 8, nil, 0x01),
     flag_reconstructed = ProtoField.bool("vigil.flags.reconstructed", "Reconstructed from the transcript", 8, nil, 0x02),
-    flag_reserved = ProtoField.uint8("vigil.flags.reserved", "Reserved", base.HEX, nil, 0xFC),
+    flag_node_b = ProtoField.bool("vigil.flags.node_b", "Node B (a race: node B's record, direction relative to node B)", 8, nil, 0x04),
+    flag_reserved = ProtoField.uint8("vigil.flags.reserved", "Reserved", base.HEX, nil, 0xF8),
     time = ProtoField.uint64("vigil.time", "Virtual time (ns)", base.DEC),
     line = ProtoField.uint32("vigil.line", "Script line", base.DEC),
     length = ProtoField.uint32("vigil.length", "Payload length", base.DEC),
@@ -325,6 +327,7 @@ function vigil.dissector(tvb, pinfo, tree)
     local fl = t:add(f.flags, tvb(7, 1))
     fl:add(f.flag_undecodable, tvb(7, 1))
     fl:add(f.flag_reconstructed, tvb(7, 1))
+    fl:add(f.flag_node_b, tvb(7, 1))
     fl:add(f.flag_reserved, tvb(7, 1))
     t:add(f.time, tvb(8, 8))
     t:add(f.line, tvb(16, 4))
@@ -333,13 +336,17 @@ function vigil.dissector(tvb, pinfo, tree)
     local proto = tvb(4, 1):uint()
     local port = tvb(5, 1):uint()
     if bit32.band(tvb(7, 1):uint(), 1) ~= 0 then fl:add_proto_expert_info(ex_undecodable) end
+    -- A race (specs/pcap.md, Races): flag bit 2 marks node B's records; direction is relative to that node.
+    local node_b = bit32.band(tvb(7, 1):uint(), 0x04) ~= 0
+    local iut = node_b and "node B" or "IUT"
     if dir == 0 then
-        pinfo.cols.src = "kit"; pinfo.cols.dst = "IUT"
+        pinfo.cols.src = "kit"; pinfo.cols.dst = iut
     elseif dir == 1 then
-        pinfo.cols.src = "IUT"; pinfo.cols.dst = "kit"
+        pinfo.cols.src = iut; pinfo.cols.dst = "kit"
     else
         pinfo.cols.src = "kit"; pinfo.cols.dst = "verdict"
     end
+    if node_b then t:append_text(", node B") end
     t:append_text(string.format(", %s, %s%s, line %d", dir_vals[dir] or "?", proto_vals[proto] or "?",
         proto == 1 and (", port " .. port) or (proto >= 2 and (", " .. (channel_vals[port] or "no channel")) or ""), tvb(16, 4):uint()))
     local payload = tvb(24):tvb()
@@ -362,7 +369,7 @@ function vigil.dissector(tvb, pinfo, tree)
         t:add_proto_expert_info(ex_malformed, "unknown protocol code " .. proto)
         info = "unknown protocol " .. proto
     end
-    pinfo.cols.info = (dir == 0 and "> " or (dir == 1 and "< " or "!! ")) .. info
+    pinfo.cols.info = (node_b and "[node B] " or "") .. (dir == 0 and "> " or (dir == 1 and "< " or "!! ")) .. info
     return n
 end
 

@@ -1360,6 +1360,7 @@ public struct FailoverNodeOracle: RoleOracle {
         var out: [Requirement] = []
         let state = reported?.state
         let statusPeriod = period  // captured by a description instead of the whole oracle
+        let peerDisks = self.peerDisks  // likewise: a description that named self.peerDisks copied the oracle at every step
         for (stamp, s) in sent where !s.exempt && !Self.complete(s) {
             let missing: [Copy] = [.network, .peerPM, .ownPM, .mailbox0, .mailbox2].filter {
                 !s.copies.contains($0) && !($0 == .mailbox2 && s.mailbox0Refused)

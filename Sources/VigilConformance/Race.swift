@@ -79,7 +79,8 @@ public final class RaceRunner {
         let verdict = race.drive(script)
         if case .error = verdict.verdict, !race.exhausted { closeSessions() }
         return RaceResult(verdict: verdict.verdict, node: verdict.node, transcripts: race.ios.map(\.transcript), timeline: race.timeline,
-                          stimuli: race.ios.map(\.stimuli).reduce(0, +), coverage: race.coverage, budgetExhausted: race.exhausted)
+                          stimuli: race.ios.map(\.stimuli).reduce(0, +), virtualTime: race.now, coverage: race.coverage,
+                          budgetExhausted: race.exhausted)
     }
 }
 
@@ -93,6 +94,8 @@ public struct RaceResult: Sendable {
     /// Every STATE change of either node, in order: the report's side-by-side view.
     public var timeline: [RaceTimelineEntry]
     public var stimuli: Int
+    /// How far the race ran in virtual time.
+    public var virtualTime: VirtualTime = .zero
     /// FIG. 2 states, steps and transitions either node reported, and the pair situations reached.
     public var coverage: Set<String>
     public var budgetExhausted: Bool
@@ -204,14 +207,17 @@ struct Race {
     /// node B; then the pair is checked.
     mutating func advance(to limit: VirtualTime) throws -> Outcome? {
         while true {
-            var candidates: [VirtualTime] = inFlight.map(\.at)
-            for o in oracles { if let t = o.nextDue() { candidates.append(t) } }
-            guard let t = candidates.min(), t <= limit else { break }
+            // (Index by index: iterating the oracles would copy them.)
+            let dues = [oracles[0].nextDue(), oracles[1].nextDue()]
+            var next = inFlight.lazy.map(\.at).min()
+            for due in dues { if let due, next.map({ due < $0 }) ?? true { next = due } }
+            guard let t = next, t <= limit else { break }
             now = max(now, t)
             deliverDue()
             for node in NodeID.allCases {
                 let n = Int(node.rawValue)
-                guard let due = oracles[n].nextDue(), due <= now else { continue }
+                // A relay just delivered can only be a datagram due later (latency), so the due times hold.
+                guard let due = dues[n], due <= now else { continue }
                 if let o = try step(node, { (oracle: inout FailoverNodeOracle, io: inout CaseIO) throws(AdapterFailure) -> Verdict? in
                     try oracle.settle(until: t, &io)
                 }) { return o }
@@ -231,17 +237,27 @@ struct Race {
     mutating func step(_ node: NodeID, _ body: (inout FailoverNodeOracle, inout CaseIO) throws(AdapterFailure) -> Verdict?) throws -> Outcome? {
         let n = Int(node.rawValue)
         lastNode = node
-        let before = oracles[n].reportedState
+        let before = oracles[n].reportedState, enabledBefore = oracles[n].reportedEnabled
         let verdict = try body(&oracles[n], &ios[n])
         if let verdict { return Outcome(verdict: Self.attribute(verdict, to: node), node: node) }
-        let relays = oracles[n].outbox
-        oracles[n].outbox.removeAll()
-        for r in relays { send(r, from: node) }
+        var changed = false
+        if !oracles[n].outbox.isEmpty {
+            let relays = oracles[n].outbox
+            oracles[n].outbox.removeAll()
+            for r in relays {
+                if r.channel == nil { changed = true }
+                send(r, from: node)
+            }
+        }
         if oracles[n].reportedState != before, let state = oracles[n].reportedState {
             timeline.append(RaceTimelineEntry(time: oracles[n].now, node: node, state: oracles[n].stateSummary))
-            watch.changed(node, to: state, at: oracles[n].now)
+            watch.changed(node, to: state, at: oracles[n].now, peer: oracles[Int(node.peer.rawValue)].reportedState)
+            changed = true
         }
-        if let v = watch.check(oracles, allCut: allCut, at: oracles[n].now, line: currentLine.lineNumber) {
+        if oracles[n].reportedState != before || oracles[n].reportedEnabled != enabledBefore {
+            watch.standing(node, normalAndEnabled: oracles[n].reportedState == .normal && oracles[n].reportedEnabled, at: oracles[n].now)
+        }
+        if let v = watch.check(oracles, changed: changed, allCut: allCut, at: oracles[n].now, line: currentLine.lineNumber) {
             return Outcome(verdict: v, node: nil)
         }
         return nil
@@ -420,6 +436,9 @@ extension NodeID {
 /// taken over).
 struct PairWatch {
     private var stoppedSince: [VirtualTime?] = [nil, nil]
+    /// Since when each node has been in NORMAL with takeover enabled (a reboot starts it again: the
+    /// node's silence time-outs count from its boot).
+    private var readySince: [VirtualTime?] = [nil, nil]
     private var interventions = 0
     private var interventionsAtTakeover: [Int?] = [nil, nil]
     private var leftFaultHypothesis = false
@@ -428,8 +447,19 @@ struct PairWatch {
 
     mutating func intervention() { interventions += 1 }
 
-    mutating func changed(_ node: NodeID, to state: NodeState, at now: VirtualTime) {
+    mutating func standing(_ node: NodeID, normalAndEnabled: Bool, at now: VirtualTime) {
         let n = Int(node.rawValue)
+        if !normalAndEnabled {
+            readySince[n] = nil
+        } else if readySince[n] == nil {
+            readySince[n] = now
+        }
+    }
+
+    mutating func changed(_ node: NodeID, to state: NodeState, at now: VirtualTime, peer: NodeState?) {
+        let n = Int(node.rawValue)
+        let mine = "\(state.rawValue)", theirs = peer.map { "\($0.rawValue)" } ?? "-"
+        coverage.insert(node == .a ? "pair:\(mine)/\(theirs)" : "pair:\(theirs)/\(mine)")
         stoppedSince[n] = state == .stopped ? now : nil
         if state == .rebooting { interventions += 1 }
         if state == .takeover {
@@ -438,16 +468,14 @@ struct PairWatch {
         }
     }
 
-    mutating func check(_ oracles: [FailoverNodeOracle], allCut: Bool, at now: VirtualTime, line: Int) -> Verdict? {
+    /// `changed`: a node's state or a reservation changed in this step (split brain can only begin then).
+    mutating func check(_ oracles: [FailoverNodeOracle], changed: Bool, allCut: Bool, at now: VirtualTime, line: Int) -> Verdict? {
         if allCut, !leftFaultHypothesis {
             leftFaultHypothesis = true
             coverage.insert("pair:outside-fault-hypothesis")
         }
-        let states = oracles.map { $0.reportedState.map { "\($0.rawValue)" } ?? "-" }
-        coverage.insert("pair:\(states[0])/\(states[1])")
         // FO-NO-SPLIT-BRAIN: no disk served by both nodes, as long as some channel direction works.
-        let both = oracles[0].servedDisks.intersection(oracles[1].servedDisks)
-        if !leftFaultHypothesis, let disk = both.min() {
+        if changed, !leftFaultHypothesis, let disk = oracles[0].servedDisks.intersection(oracles[1].servedDisks).min() {
             return fail(.noSplitBrain, line: line, at: now, expected: "each disk served by one node at most",
                         observed: "disk \(disk) served by node a (\(oracles[0].stateSummary)) and node b (\(oracles[1].stateSummary))")
         }
@@ -457,12 +485,15 @@ struct PairWatch {
                         observed: "node \(c.node) took over again with neither")
         }
         // FO-LIVENESS-TAKEOVER: a node whose peer has stopped, with takeover enabled, takes over in bounded time.
+        guard stoppedSince[0] != nil || stoppedSince[1] != nil else { return nil }
         for node in NodeID.allCases {
             let n = Int(node.rawValue), p = Int(node.peer.rawValue)
-            guard let down = stoppedSince[p], oracles[n].reportedState == .normal, oracles[n].reportedEnabled else { continue }
-            if now.nanoseconds > down.nanoseconds &+ SafetyChecker.livenessBound.nanoseconds {
+            guard let down = stoppedSince[p], let ready = readySince[n] else { continue }
+            let start = max(down, ready)
+            if now.nanoseconds > start.nanoseconds &+ SafetyChecker.livenessBound.nanoseconds {
                 return fail(.livenessTakeover, line: line, at: now,
-                            expected: "node \(node) in TAKEOVER within \(SafetyChecker.livenessBound) of its peer stopping (\(down))",
+                            expected: "node \(node) in TAKEOVER within \(SafetyChecker.livenessBound) of its peer stopping (\(down)) "
+                                + "and itself being in NORMAL with takeover enabled (\(ready))",
                             observed: "node \(node) still \(oracles[n].stateSummary)")
             }
         }

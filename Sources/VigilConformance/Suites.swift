@@ -27,7 +27,7 @@ public enum Suites {
         switch role {
         case .sanResponder: return { ModelSANResponderIUT() }
         case .sanRequestor: return { ModelSANRequestorIUT() }
-        case .failoverNode: return nil
+        case .failoverNode: return { ModelFailoverNodeIUT() }
         }
     }
 

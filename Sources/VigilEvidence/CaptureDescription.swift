@@ -11,15 +11,19 @@ public struct RecordDescription: Sendable, Hashable {
     public var summary: String
     /// The fields as (name, value) pairs, for JSON; values are strings or integers written as strings.
     public var fields: [(String, String)]
+    /// The record is part of a race capture (one with any node-B record): the text and JSON then name the
+    /// node of each packet record, A or B. False for single-IUT captures, which print as they always did.
+    public var race: Bool
 
     public static func == (a: RecordDescription, b: RecordDescription) -> Bool {
-        a.number == b.number && a.record == b.record && a.summary == b.summary
+        a.number == b.number && a.record == b.record && a.summary == b.summary && a.race == b.race
     }
     public func hash(into h: inout Hasher) { h.combine(number); h.combine(record) }
 
-    public init(number: Int, record: CaptureRecord) {
+    public init(number: Int, record: CaptureRecord, race: Bool = false) {
         self.number = number
         self.record = record
+        self.race = race
         var fields: [(String, String)] = []
         switch record.proto {
         case .none:
@@ -72,7 +76,14 @@ public struct RecordDescription: Sendable, Hashable {
         }
     }
 
-    /// `#3  0.000010s  to-IUT    san  port=0  line 6  did=0xB00 …`
+    /// In a race, the node a packet record belongs to ("A" or "B"); nil for markers and outside races.
+    public var node: String? {
+        guard race, record.direction != .marker else { return nil }
+        return record.flags.contains(.nodeB) ? "B" : "A"
+    }
+
+    /// `#3  0.000010s  to-IUT    san  port=0  line 6  did=0xB00 …`; in a race the node comes before the
+    /// direction (`#3 0.100000s B < failover …`), the arrow then relative to that node.
     public var text: String {
         let arrow: String
         switch record.direction {
@@ -84,14 +95,19 @@ public struct RecordDescription: Sendable, Hashable {
         if record.flags.contains(.undecodable) { flags.append("undecodable") }
         if record.flags.contains(.reconstructed) { flags.append("reconstructed") }
         let place = where_
-        return "#\(number) \(record.time) \(arrow) \(record.direction == .marker ? "marker" : "\(record.proto)")" + (place.isEmpty ? "" : " \(place)")
+        return "#\(number) \(record.time) \(node.map { $0 + " " } ?? "")\(arrow) \(record.direction == .marker ? "marker" : "\(record.proto)")" + (place.isEmpty ? "" : " \(place)")
             + (record.line > 0 ? " line=\(record.line)" : "") + (flags.isEmpty ? "" : " [\(flags.joined(separator: ","))]") + "  \(summary)"
     }
 
     /// One JSON object, keys in a fixed order so that the output is byte-stable.
     public var json: String {
         var pairs: [(String, String)] = [
-            ("record", "\(number)"), ("time_ns", "\(record.time.nanoseconds)"), ("direction", json("\(record.direction)")),
+            ("record", "\(number)"), ("time_ns", "\(record.time.nanoseconds)"),
+        ]
+        // Only race captures have the key, so that single-IUT output stays as it was.
+        if race { pairs.append(("node", node.map { json($0) } ?? "null")) }
+        pairs += [
+            ("direction", json("\(record.direction)")),
             ("protocol", json("\(record.proto)")), ("port", "\(record.port)"), ("device", "\(record.device)"),
             ("line", "\(record.line)"), ("undecodable", record.flags.contains(.undecodable) ? "true" : "false"),
             ("reconstructed", record.flags.contains(.reconstructed) ? "true" : "false"), ("summary", json(summary)),
@@ -123,8 +139,11 @@ public struct RecordDescription: Sendable, Hashable {
 }
 
 extension VigilPcap {
-    /// Every record of the capture at `path`, decoded.
+    /// Every record of the capture at `path`, decoded. A capture with any node-B record is a race's: each
+    /// description then names its node.
     public static func describe(_ path: String) throws(CaptureError) -> [RecordDescription] {
-        try read(path).enumerated().map { RecordDescription(number: $0.offset + 1, record: $0.element) }
+        let records = try read(path)
+        let race = records.contains { $0.flags.contains(.nodeB) }
+        return records.enumerated().map { RecordDescription(number: $0.offset + 1, record: $0.element, race: race) }
     }
 }

@@ -11,7 +11,8 @@ import VigilCore
 ///      5  1  port (SAN: the IUT's port 0/1) or channel (failover: 0 mailbox, 1 san, 2 network); 0xFF none
 ///      6  1  device (failover: disk 0-3, 0xFE the IUT's persistent memory, 0xFF the peer's); 0xFF none
 ///      7  1  flags: bit 0 undecodable (the kit's codec rejects the bytes), bit 1 reconstructed (rebuilt
-///            from a transcript's notation, not taken off the wire); bits 2-7 reserved, 0
+///            from a transcript's notation, not taken off the wire), bit 2 node B (a race: the record is
+///            node B's, its direction relative to node B); bits 3-7 reserved, 0
 ///      8  8  virtual time, nanoseconds since the case began (also the pcap record's timestamp)
 ///     16  4  script line the record belongs to (the stimulus being answered), 0 when unknown
 ///     20  4  payload length (the rest of the record)
@@ -53,7 +54,10 @@ public struct CaptureRecord: Hashable, Sendable {
         public init(rawValue: UInt8) { self.rawValue = rawValue }
         public static let undecodable = Flags(rawValue: 1 << 0)
         public static let reconstructed = Flags(rawValue: 1 << 1)
-        public static let defined: Flags = [.undecodable, .reconstructed]
+        /// The record belongs to node B's side of a race (`vigil race`): its direction is relative to node B
+        /// (to node B, from node B). Node A's records, and those of every single-IUT capture, have it clear.
+        public static let nodeB = Flags(rawValue: 1 << 2)
+        public static let defined: Flags = [.undecodable, .reconstructed, .nodeB]
     }
 
     public static let magic: UInt16 = 0x5647

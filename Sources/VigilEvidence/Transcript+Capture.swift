@@ -4,6 +4,7 @@ import VigilSAN
 
 /// Turning what the kit already has — a runner transcript (a `Script` of `>` stimuli and `<` observations)
 /// and the divergence that ended it — into capture records. Pure: the same script gives the same records.
+/// A race's two transcripts (`records(race:divergence:)`) make one capture.
 public enum CaptureConversion {
     /// The records of a transcript, in transcript order, with a marker for `divergence` placed after the
     /// last record at or before the divergence's time.
@@ -27,6 +28,38 @@ public enum CaptureConversion {
         for line in transcript.lines {
             let record = failover ? failoverRecord(line) : sanRecord(line)
             if let record { out.append(record) }
+        }
+        if let divergence { insertMarker(for: divergence, into: &out) }
+        return out
+    }
+
+    /// The records of a race (`vigil race`): two failover-node IUTs run against each other, one transcript
+    /// per node — `transcripts[0]` node A, `transcripts[1]` node B, each converted by `records(from:)` —
+    /// in one capture. Node B's records carry flag `nodeB` (their direction is relative to node B); the two
+    /// sides are merged in virtual-time order, stably: at equal times node A's records come first, and each
+    /// node's records keep their transcript order. One marker for `divergence`, placed as
+    /// `insertMarker(for:into:)` places it; the marker belongs to neither node (flag clear).
+    ///
+    /// A race has exactly two nodes; with one transcript the result is that node's records (as node A), and
+    /// transcripts after the second are not read.
+    public static func records(race transcripts: [Script], divergence: Divergence?) -> [CaptureRecord] {
+        assert(transcripts.count <= 2, "a race has two nodes, A and B")
+        let a = transcripts.first.map { records(from: $0) } ?? []
+        let b = transcripts.dropFirst().first.map { records(from: $0) } ?? []
+        var out: [CaptureRecord] = []
+        out.reserveCapacity(a.count + b.count + 1)
+        var i = 0, j = 0
+        while i < a.count || j < b.count {
+            // Node A's next record goes first unless node B's is strictly earlier.
+            if j == b.count || (i < a.count && a[i].time <= b[j].time) {
+                out.append(a[i])
+                i += 1
+            } else {
+                var r = b[j]
+                r.flags.insert(.nodeB)
+                out.append(r)
+                j += 1
+            }
         }
         if let divergence { insertMarker(for: divergence, into: &out) }
         return out

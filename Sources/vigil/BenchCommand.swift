@@ -23,10 +23,13 @@ struct BenchCommand: ParsableCommand {
               fuzz       fuzz runs per second against refnode for every role, in-process (its C core linked \
             into the kit) and through the stdio adapter (refnode next to vigil), with one and two jobs; \
             then the median time to shrink a finding, over every refnode mutant (seed 1)
+              race       `vigil race` schedules per second and time compression (virtual seconds per wall \
+            second) for a pair of refnodes through the stdio adapter and in-process: a takeover-length \
+            scenario (node B stops at 1 s; node A takes over; the run ends 8 s later), and random schedules
             """
     )
 
-    @Argument(help: "Which benchmark: san, failover or fuzz.")
+    @Argument(help: "Which benchmark: san, failover, fuzz or race.")
     var which: String = "san"
 
     @Option(name: .long, help: "Seconds to spend on each measurement.")
@@ -36,8 +39,8 @@ struct BenchCommand: ParsableCommand {
     var payload: Int = 512
 
     func validate() throws {
-        guard ["san", "failover", "fuzz"].contains(which) else {
-            throw ValidationError("Unknown benchmark '\(which)'. Known: san, failover, fuzz.")
+        guard ["san", "failover", "fuzz", "race"].contains(which) else {
+            throw ValidationError("Unknown benchmark '\(which)'. Known: san, failover, fuzz, race.")
         }
         guard seconds > 0, seconds <= 600 else { throw ValidationError("--seconds must be above 0 and at most 600.") }
         guard (0...SANPacket.maxPayload).contains(payload) else { throw ValidationError("--payload must be 0-512.") }
@@ -48,6 +51,8 @@ struct BenchCommand: ParsableCommand {
             print(FailoverBenchmark.run(seconds: seconds), terminator: "")
         } else if which == "fuzz" {
             runFuzz()
+        } else if which == "race" {
+            runRace()
         } else {
             runSAN()
         }
@@ -122,14 +127,40 @@ struct BenchCommand: ParsableCommand {
         }
     }
 
+    private func runRace() {
+        let stdio = IUTOptions.builtinPath()
+        let scenario = try! Script.parse("@role race\n@run 8\n1.000000 > command b stop\n")
+        for (label, transport) in [("stdio (two refnode processes)", { () -> any FrameTransport in StdioTransport(argv: [stdio]) }),
+                                   ("in-process (two linked refnodes)", { () -> any FrameTransport in InProcessTransport { LinkedRefNodeIUT(mutant: nil)! } })] {
+            let runner = RaceRunner(a: transport, b: transport)
+            defer { runner.closeSessions() }
+            let first = runner.run(scenario, recording: false)
+            if let (node, failure) = runner.startFailure {
+                print("race \(label): node \(node)'s IUT could not be started: \(failure)")
+                continue
+            }
+            guard first.verdict == .pass, first.timeline.contains(where: { $0.node == .a && $0.state.hasPrefix("TAKEOVER") }) else {
+                print("race \(label): the takeover scenario did not end in a takeover: \(first.verdict)")
+                continue
+            }
+            var virtual = 0.0
+            let run = measure(seconds: seconds, batch: 1) { _ in virtual += Double(runner.run(scenario, recording: false).virtualTime.nanoseconds) / 1e9 }
+            print("race \(label), takeover scenario (\(fixed(virtual / Double(run.count))) virtual s each): \(format(run.rate)) schedules/s, \(format(virtual / run.elapsed))x time compression (\(run.count) in \(fixed(run.elapsed)) s)")
+            let explorer = RaceExplorer(seed: 1)
+            var randomVirtual = 0.0
+            let random = measure(seconds: seconds, batch: 1) { i in randomVirtual += Double(runner.run(explorer.randomSchedule(i), recording: false).virtualTime.nanoseconds) / 1e9 }
+            print("race \(label), random schedules (\(fixed(randomVirtual / Double(random.count))) virtual s each): \(format(random.rate)) schedules/s, \(format(randomVirtual / random.elapsed))x time compression (\(random.count) in \(fixed(random.elapsed)) s)")
+        }
+    }
+
     /// Runs `body` in batches until `seconds` have passed; one core, wall-clock time.
-    private func measure(seconds: Double, _ body: (Int) -> Void) -> (count: Int, elapsed: Double, rate: Double) {
+    private func measure(seconds: Double, batch: Int = 4096, _ body: (Int) -> Void) -> (count: Int, elapsed: Double, rate: Double) {
         let clock = ContinuousClock()
         let start = clock.now
         var count = 0
         var elapsed = 0.0
         repeat {
-            for _ in 0..<4096 {
+            for _ in 0..<batch {
                 body(count)
                 count += 1
             }

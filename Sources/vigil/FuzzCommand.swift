@@ -319,14 +319,18 @@ final class ProgressLine {
     }
 
     func update(_ p: Campaign.Progress) {
+        update(runs: p.runs, noun: "runs", detail: "coverage \(p.coverage), corpus \(p.corpus), \(p.findings) divergences")
+    }
+
+    func update(runs: Int, noun: String, detail: String) {
         let now = ContinuousClock.now
         guard now - last >= (terminal ? .milliseconds(250) : .seconds(10)) else { return }
         last = now
         let elapsed = (now - start).seconds
-        let rate = Double(p.runs) / max(elapsed, 0.001)
-        var left = "\(total - p.runs) runs left"
+        let rate = Double(runs) / max(elapsed, 0.001)
+        var left = "\(total - runs) \(noun) left"
         if let deadline { left = String(format: "%.0f s left", max(0, (deadline - now).seconds)) }
-        let text = "fuzz: \(p.runs) runs, \(Int(rate)) runs/s, coverage \(p.coverage), corpus \(p.corpus), \(p.findings) divergences, \(left)"
+        let text = "\(noun == "runs" ? "fuzz" : "race"): \(runs) \(noun), \(Int(rate)) \(noun)/s, \(detail), \(left)"
         if terminal {
             print("\r\u{1B}[K" + text, terminator: "")
             fflush(nil)

@@ -11,7 +11,9 @@ struct PcapCommand: ParsableCommand {
         discussion: """
             One line per record: number, virtual time, direction ('>' to the IUT, '<' from it, '!!' the \
             divergence marker), protocol, port or channel, script line, and the packet in script notation \
-            (SAN) or the status message's fields (failover). The record layout is specs/pcap.md; open the \
+            (SAN) or the status message's fields (failover). In a race's capture (both nodes' traffic, \
+            `vigil race`) each packet record also names its node, A or B, before the direction, which is \
+            then relative to that node. The record layout is specs/pcap.md; open the \
             same file in Wireshark with specs/vigil.lua:
 
               tshark -X lua_script:specs/vigil.lua -r FILE -V

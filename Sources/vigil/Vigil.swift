@@ -8,7 +8,7 @@ struct Vigil: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vigil",
         abstract: "Conformance and fuzzing kit for the SAN transport (US 6,545,981) and failover (US 6,119,244) protocols.",
-        subcommands: [CheckCommand.self, ReplayCommand.self, SimulateCommand.self, ExploreCommand.self, RulesCommand.self, BenchCommand.self, CorpusCommand.self, MutantsCommand.self, MinimizeCommand.self, FuzzCommand.self, PcapCommand.self]
+        subcommands: [CheckCommand.self, ReplayCommand.self, SimulateCommand.self, ExploreCommand.self, RulesCommand.self, BenchCommand.self, CorpusCommand.self, MutantsCommand.self, MinimizeCommand.self, FuzzCommand.self, RaceCommand.self, PcapCommand.self]
     )
 
     /// Exit statuses: 0 conformant, 1 a divergence, 2 a usage or input error (ArgumentParser's 64 is
