@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "RefNodeTests", dependencies: ["RefNodeCore"]),
         .testTarget(name: "VigilAdaptersTests", dependencies: ["VigilAdapters", "VigilCore"]),
         .testTarget(name: "VigilEvidenceTests", dependencies: ["VigilEvidence", "VigilSAN", "VigilFailover", "VigilCore"]),
-        .testTarget(name: "VigilFuzzTests", dependencies: ["VigilFuzz", "VigilConformance", "VigilAdapters", "VigilCore"]),
+        .testTarget(name: "VigilFuzzTests", dependencies: ["VigilFuzz", "VigilConformance", "VigilAdapters", "VigilCore", "VigilEvidence"]),
         .testTarget(
             name: "VigilConformanceTests", dependencies: ["VigilConformance", "VigilAdapters", "VigilSAN", "VigilCore", "refnode"],
             exclude: ["Fixtures"]

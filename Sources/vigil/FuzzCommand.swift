@@ -260,12 +260,18 @@ struct FindingWriter {
     }
 
     func write(_ f: Campaign.Finding) throws -> Paths {
+        try Self.write(rule: f.rule, in: folder, script: f.minimized, capture: CaptureConversion.records(from: f.replay.transcript, divergence: f.divergence),
+                       report: markdown(f))
+    }
+
+    /// RULE.vgl, RULE.pcap and RULE.md in `folder`.
+    static func write(rule: String, in folder: String, script: Script, capture: [CaptureRecord], report: String) throws -> Paths {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let base = (folder as NSString).appendingPathComponent(f.rule)
+        let base = (folder as NSString).appendingPathComponent(rule)
         let paths = Paths(script: base + ".vgl", capture: base + ".pcap", report: base + ".md")
-        try f.minimized.text.write(toFile: paths.script, atomically: true, encoding: .utf8)
-        try VigilPcap.write(CaptureConversion.records(from: f.replay.transcript, divergence: f.divergence), to: paths.capture)
-        try markdown(f).write(toFile: paths.report, atomically: true, encoding: .utf8)
+        try script.text.write(toFile: paths.script, atomically: true, encoding: .utf8)
+        try VigilPcap.write(capture, to: paths.capture)
+        try report.write(toFile: paths.report, atomically: true, encoding: .utf8)
         return paths
     }
 

@@ -207,11 +207,7 @@ struct RaceCommand: ParsableCommand {
 /// Writes each race finding's evidence the moment it is known: the minimized schedule, a capture of both
 /// nodes' traffic, and a report with the two nodes' states side by side.
 struct RaceFindingWriter {
-    struct Paths {
-        var script: String
-        var capture: String
-        var report: String
-    }
+    typealias Paths = FindingWriter.Paths
 
     let folder: String
     let labels: [String]
@@ -222,13 +218,8 @@ struct RaceFindingWriter {
     }
 
     func write(_ f: RaceExplorer.Finding) throws -> Paths {
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let base = (folder as NSString).appendingPathComponent(f.rule)
-        let paths = Paths(script: base + ".vgl", capture: base + ".pcap", report: base + ".md")
-        try f.minimized.text.write(toFile: paths.script, atomically: true, encoding: .utf8)
-        try VigilPcap.write(CaptureConversion.records(race: f.replay.transcripts, divergence: f.divergence), to: paths.capture)
-        try markdown(f).write(toFile: paths.report, atomically: true, encoding: .utf8)
-        return paths
+        try FindingWriter.write(rule: f.rule, in: folder, script: f.minimized,
+                                capture: CaptureConversion.records(race: f.replay.transcripts, divergence: f.divergence), report: markdown(f))
     }
 
     func markdown(_ f: RaceExplorer.Finding) -> String {

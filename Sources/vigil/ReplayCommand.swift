@@ -57,13 +57,18 @@ struct ReplayCommand: ParsableCommand {
             throw ExitCode(3)
         }
         print(result.transcript.text, terminator: "")
-        switch result.verdict {
+        try Self.printVerdict(result.verdict)
+    }
+
+    /// The verdict as the transcript's last comment lines; a divergence exits 1.
+    static func printVerdict(_ verdict: Verdict) throws {
+        switch verdict {
         case .pass:
             print("# verdict: pass")
         case .notApplicable(let why):
             print("# verdict: not applicable: \(why)")
         case .fail(let d), .error(let d):
-            print("# verdict: \(result.verdict.label) \(d.rule): \(d.statement)")
+            print("# verdict: \(verdict.label) \(d.rule): \(d.statement)")
             if !d.citation.isEmpty { print("# where: \(d.citation)") }
             print("# at line \(d.step), \(d.time): expected \(d.expected)")
             print("# observed \(d.observed)")
@@ -97,17 +102,6 @@ struct ReplayCommand: ParsableCommand {
         }
         print("# states over virtual time")
         for e in result.timeline { print("#   \(e.time)  node \(e.node)  \(e.state)") }
-        switch result.verdict {
-        case .pass:
-            print("# verdict: pass")
-        case .notApplicable(let why):
-            print("# verdict: not applicable: \(why)")
-        case .fail(let d), .error(let d):
-            print("# verdict: \(result.verdict.label) \(d.rule): \(d.statement)")
-            if !d.citation.isEmpty { print("# where: \(d.citation)") }
-            print("# at line \(d.step), \(d.time): expected \(d.expected)")
-            print("# observed \(d.observed)")
-            throw ExitCode(1)
-        }
+        try Self.printVerdict(result.verdict)
     }
 }

@@ -59,14 +59,23 @@ import Testing
         #expect(report.contains("# SAN-RSP-VALID-CRC") && report.contains("US 6,545,981"))
         let pcap = try CLITests.vigil("pcap", out + "/san-responder/SAN-RSP-VALID-CRC.pcap")
         #expect(pcap.status == 0 && pcap.stdout.contains("SAN-RSP-VALID-CRC"), "\(pcap.stdout)")
-        guard let tshark = ["/usr/bin/tshark", "/usr/local/bin/tshark"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+        guard let (status, text) = try Self.tshark(out + "/san-responder/SAN-RSP-VALID-CRC.pcap") else {
             print("SKIPPED tshark part of aFindingReplaysAndItsCaptureDecodes: tshark is not installed (apt-get install tshark)")
             return
         }
+        #expect(status == 0)
+        #expect(text.contains("SAN-RSP-VALID-CRC"), "the marker names the rule:\n\(text.prefix(3000))")
+        #expect(text.contains("SEQ: ") && text.contains("CRC-32C:") && text.contains("DID (destination SNID)"), "SAN fields are decoded:\n\(text.prefix(3000))")
+    }
+
+    /// `tshark -X lua_script:specs/vigil.lua -r PCAP -V`: exit status and output; nil without tshark.
+    static func tshark(_ pcap: String) throws -> (Int32, String)? {
+        guard let tshark = ["/usr/bin/tshark", "/usr/local/bin/tshark"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            return nil
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tshark)
-        process.arguments = ["-X", "lua_script:" + CLITests.root.appendingPathComponent("specs/vigil.lua").path, "-r",
-                             out + "/san-responder/SAN-RSP-VALID-CRC.pcap", "-V"]
+        process.arguments = ["-X", "lua_script:" + CLITests.root.appendingPathComponent("specs/vigil.lua").path, "-r", pcap, "-V"]
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = Pipe()
@@ -76,9 +85,7 @@ import Testing
         try process.run()
         let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        #expect(text.contains("SAN-RSP-VALID-CRC"), "the marker names the rule:\n\(text.prefix(3000))")
-        #expect(text.contains("SEQ: ") && text.contains("CRC-32C:") && text.contains("DID (destination SNID)"), "SAN fields are decoded:\n\(text.prefix(3000))")
+        return (process.terminationStatus, text)
     }
 
     @Test func theCorrectRefnodeExitsZero() throws {

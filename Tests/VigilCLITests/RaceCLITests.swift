@@ -28,23 +28,11 @@ import Testing
         let r2 = try CLITests.vigil(arguments: args + ["--out", again])
         #expect(r2.status == 1)
         #expect(try FuzzCLITests.files(out) == FuzzCLITests.files(again))
-        guard let tshark = ["/usr/bin/tshark", "/usr/local/bin/tshark"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+        guard let (status, decoded) = try FuzzCLITests.tshark(out + "/FO-213-WAIT.pcap") else {
             print("SKIPPED tshark part of aViolationLeavesReplayableEvidenceOfBothNodes: tshark is not installed (apt-get install tshark)")
             return
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tshark)
-        process.arguments = ["-X", "lua_script:" + CLITests.root.appendingPathComponent("specs/vigil.lua").path, "-r", out + "/FO-213-WAIT.pcap", "-V"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = Pipe()
-        var environment = ProcessInfo.processInfo.environment
-        environment["HOME"] = FileManager.default.temporaryDirectory.path
-        process.environment = environment
-        try process.run()
-        let decoded = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        #expect(status == 0)
         #expect(decoded.contains("FO-213-WAIT") && decoded.contains("node B"), "\(decoded.prefix(3000))")
     }
 

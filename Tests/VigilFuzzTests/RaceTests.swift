@@ -3,6 +3,7 @@ import Testing
 import VigilAdapters
 import VigilConformance
 import VigilCore
+import VigilEvidence
 import VigilFuzz
 
 /// `vigil race` (issue 6): two refnodes survive the exhaustive bounds and a random run; every failover
@@ -55,6 +56,18 @@ import VigilFuzz
             let againRule = again.verdict.divergence?.rule
             #expect(againRule == f.rule, "\(mutant): \(f.minimized.text)")
             let correct = Self.runner().run(try Script.parse(f.minimized.text))
+            // Its capture: both nodes' traffic, node B's records flagged, the marker at the violation.
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("vigil-race-\(mutant)-\(UUID().uuidString).pcap").path
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            try VigilPcap.write(CaptureConversion.records(race: f.replay.transcripts, divergence: f.divergence), to: path)
+            let records = try VigilPcap.read(path)
+            // (A violation at a node's boot ends the race before the other node has written anything.)
+            for (node, transcript) in zip([false, true], f.replay.transcripts) {
+                let traffic = !CaptureConversion.records(from: transcript).isEmpty
+                let recorded = records.contains { $0.flags.contains(.nodeB) == node && $0.direction != .marker }
+                #expect(recorded == traffic, "\(mutant): node \(node ? "B" : "A") traffic \(traffic), in the capture \(recorded)")
+            }
+            #expect(records.filter { $0.direction == .marker }.count == 1)
             let correctRule = correct.verdict.divergence.map { "\($0.rule): \($0.observed)" }
             #expect(correctRule == nil, "\(mutant): the correct pair fails \(f.minimized.text)")
         }
