@@ -40,7 +40,7 @@ public struct RaceExplorer {
     }
 
     public let seed: UInt64
-    /// At most this many events in a random schedule.
+    /// At most this many situations in a random schedule (each one event or a few that belong together).
     public var events: Int
 
     public init(seed: UInt64, events: Int = 8) {
@@ -108,8 +108,8 @@ public struct RaceExplorer {
         return out
     }
 
-    /// Random schedule `n`: up to `events` operator commands and channel and disk faults at random
-    /// instants of the first 20 s, from (seed, n) alone.
+    /// Random schedule `n`: up to `events` situations (operator commands, channel and disk faults, or a
+    /// few of them that belong together) at random instants of the first 20 s, from (seed, n) alone.
     public func randomSchedule(_ n: Int) -> Script {
         var rng = SplitMix64(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(n) &* 0xD1B5_4A32_D192_ED03)
         let count = Int.random(in: 1...events, using: &rng)

@@ -28,8 +28,8 @@ struct RaceCommand: ParsableCommand {
             --mode exhaustive runs every non-empty subset of the six channel directions cut just after each \
             protocol step of four base scenarios (quiet pair; node B stopped; node A stopped; takeover then \
             giveback), never healed, or also healed --heal seconds later; it says how many schedules it \
-            covered. --mode random runs seeded random schedules of up to --events operator commands and \
-            faults in the first 20 s.
+            covered. --mode random runs seeded random schedules of up to --events situations (operator \
+            commands, faults, or a few events that belong together) in the first 20 s.
 
             The first violation of each rule is shrunk to a small schedule (a script, `@role race`, \
             replayable with `vigil replay`), replayed once more, and written to --out at once: RULE.vgl, \
@@ -69,7 +69,7 @@ struct RaceCommand: ParsableCommand {
     @Option(name: .long, help: "Stop after this many distinct violations (default: no limit).")
     var maxFailures: Int?
 
-    @Option(name: .long, help: "At most this many events per random schedule.")
+    @Option(name: .long, help: "At most this many situations per random schedule (an event, or a few that belong together: a node cut off on all three channels; a stop, its reboot and the giveback).")
     var events: Int = 8
 
     @Option(name: .long, help: "Exhaustive mode: also heal each cut this many seconds later (default: cuts are never healed).")
