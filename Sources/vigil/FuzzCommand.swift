@@ -209,12 +209,17 @@ struct FuzzCommand: ParsableCommand {
     }
 
     static func report(_ f: Campaign.Finding, paths: FindingWriter.Paths) {
-        let d = f.divergence
-        print("FOUND \(f.rule) at run \(f.run): \(d.statement)")
+        report(f.divergence, at: "run \(f.run)", minimized: "\(f.minimized.lines.count) stimuli", shrinkRuns: f.shrinkRuns, shrinkTime: f.shrinkTime,
+               script: paths.script)
+    }
+
+    /// A finding as the campaign prints it (fuzz and race).
+    static func report(_ d: Divergence, at place: String, minimized: String, shrinkRuns: Int, shrinkTime: Duration, script: String) {
+        print("FOUND \(d.rule) at \(place): \(d.statement)")
         if !d.citation.isEmpty { print("      where: \(d.citation)") }
         print("      expected \(d.expected)")
         print("      observed \(d.observed)")
-        print("      minimized to \(f.minimized.lines.count) stimuli in \(f.shrinkRuns) runs (\(String(format: "%.2f", f.shrinkTime.seconds)) s): \(paths.script)")
+        print("      minimized to \(minimized) in \(shrinkRuns) runs (\(String(format: "%.2f", shrinkTime.seconds)) s): \(script)")
     }
 }
 

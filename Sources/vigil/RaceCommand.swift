@@ -195,12 +195,8 @@ struct RaceCommand: ParsableCommand {
     }
 
     static func report(_ f: RaceExplorer.Finding, paths: RaceFindingWriter.Paths) {
-        let d = f.divergence
-        print("FOUND \(f.rule) at schedule \(f.schedule): \(d.statement)")
-        if !d.citation.isEmpty { print("      where: \(d.citation)") }
-        print("      expected \(d.expected)")
-        print("      observed \(d.observed)")
-        print("      minimized to \(f.minimized.lines.count) events in \(f.shrinkRuns) runs (\(String(format: "%.2f", f.shrinkTime.seconds)) s): \(paths.script)")
+        FuzzCommand.report(f.divergence, at: "schedule \(f.schedule)", minimized: "\(f.minimized.lines.count) events", shrinkRuns: f.shrinkRuns,
+                           shrinkTime: f.shrinkTime, script: paths.script)
     }
 }
 

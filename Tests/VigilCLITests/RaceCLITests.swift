@@ -36,6 +36,17 @@ import Testing
         #expect(decoded.contains("FO-213-WAIT") && decoded.contains("node B"), "\(decoded.prefix(3000))")
     }
 
+    /// Two refnode processes, their status datagrams as real UDP datagrams on 127.0.0.1: node B stops,
+    /// node A takes over.
+    @Test func aRaceOverUDP() throws {
+        let script = FuzzCLITests.temporary("udp.vgl")
+        defer { try? FileManager.default.removeItem(atPath: script) }
+        try "@role race\n@run 8\n1.000000 > command b stop\n".write(toFile: script, atomically: true, encoding: .utf8)
+        let r = try CLITests.vigil("replay", script, "--iut", "builtin", "--udp")
+        #expect(r.status == 0, "\(r.stdout.suffix(2000))\(r.stderr)")
+        #expect(r.stdout.contains("node a  TAKEOVER"), "\(r.stdout.suffix(2000))")
+    }
+
     @Test func exhaustiveModeSaysHowManySchedulesItCovered() throws {
         let out = FuzzCLITests.temporary("race-exhaustive")
         defer { try? FileManager.default.removeItem(atPath: out) }
