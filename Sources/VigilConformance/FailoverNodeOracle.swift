@@ -47,7 +47,7 @@ public struct FailoverNodeOracle: RoleOracle {
     var peerSlot: Int { Int(peerNode.rawValue) }
     let ownDisks: Set<Int>
     let peerDisks: Set<Int>
-    static let nodeRecordSlot = 2
+    static let nodeRecordSlot = Int(NodeRecord.slot)
     static let mailboxBlock: UInt32 = 8
     static let pmLatency = VirtualTime.microseconds(50)
     static let diskLatency = VirtualTime.milliseconds(2)
@@ -678,7 +678,7 @@ public struct FailoverNodeOracle: RoleOracle {
         switch what {
         case "node":
             let generation: UInt32 = try args.number("gen", line: line)
-            ownPM[Self.nodeRecordSlot] = Self.encodeNodeRecord(generation: generation, disabled: args.words.contains("disabled"))
+            ownPM[Self.nodeRecordSlot] = NodeRecord(generation: generation, disabled: args.words.contains("disabled")).encoded
         case "own", "peer":
             let (state, flags) = try Self.stateArgument(args, line: line)
             let node = what == "own" ? iutNode : peerNode
@@ -720,20 +720,8 @@ public struct FailoverNodeOracle: RoleOracle {
         return out
     }
 
-    /// The node record of persistent memory slot 2 (specs/adapter.md §7.1): "VFNR", version 1, flags
-    /// (bit 0: takeover disabled by the operator), two zero bytes, u32 generation, CRC-32C of bytes 0-11.
-    static func encodeNodeRecord(generation: UInt32, disabled: Bool) -> [UInt8] {
-        var r: [UInt8] = Array("VFNR".utf8) + [1, disabled ? 1 : 0, 0, 0] + be(generation)
-        r += be(CRC32C.checksum(r))
-        return r + [UInt8](repeating: 0, count: 64 - r.count)
-    }
-
-    static func nodeRecord(_ r: [UInt8]) -> (generation: UInt32, disabled: Bool)? {
-        guard r.count >= 16, Array(r[0..<4]) == Array("VFNR".utf8), r[4] == 1 else { return nil }
-        func u32(_ i: Int) -> UInt32 { UInt32(r[i]) << 24 | UInt32(r[i + 1]) << 16 | UInt32(r[i + 2]) << 8 | UInt32(r[i + 3]) }
-        guard CRC32C.checksum(Array(r[0..<12])) == u32(12) else { return nil }
-        return (u32(8), r[5] & 1 != 0)
-    }
+    /// The node record in persistent memory slot 2, when valid (`NodeRecord`).
+    static func nodeRecord(_ r: [UInt8]) -> NodeRecord? { NodeRecord(decoding: r) }
 
     // MARK: Deliveries: what the IUT learns, by the rules it must follow
 

@@ -59,25 +59,25 @@ public final class RaceRunner {
 
     /// Runs one schedule. With `recording` off no transcript is kept (exploration and shrinking).
     public func run(_ script: Script, recording: Bool = true, budget: Int = CaseIO.defaultBudget) -> RaceResult {
-        var race: Race
-        do {
-            var ios: [CaseIO] = []
-            for node in NodeID.allCases {
+        var ios: [CaseIO] = []
+        for node in NodeID.allCases {
+            do {
                 let s = try session(node)
                 try s.reset()
                 var io = CaseIO(session: s, transcript: Script(preface: [], headers: []))
                 io.recording = recording
                 io.budget = budget
                 ios.append(io)
+            } catch {
+                closeSessions()
+                return RaceResult(verdict: Race.attribute(.error(error.divergence(at: nil)), to: node), node: node, transcripts: [], timeline: [],
+                                  stimuli: 0, coverage: [], budgetExhausted: false)
             }
-            race = Race(ios: ios)
-        } catch {
-            closeSessions()
-            return RaceResult(verdict: .error(RaceResult.adapterDivergence(error, node: startFailure?.node ?? .a, line: nil)), node: startFailure?.node,
-                              transcripts: [], timeline: [], stimuli: 0, coverage: [], budgetExhausted: false)
         }
+        var race = Race(ios: ios)
         let verdict = race.drive(script)
-        if case .error = verdict.verdict, !race.exhausted { closeSessions() }
+        // The conversation with a node broke down: both start afresh for the next schedule.
+        if verdict.brokeConversation { closeSessions() }
         return RaceResult(verdict: verdict.verdict, node: verdict.node, transcripts: race.ios.map(\.transcript), timeline: race.timeline,
                           stimuli: race.ios.map(\.stimuli).reduce(0, +), virtualTime: race.now, coverage: race.coverage,
                           budgetExhausted: race.exhausted)
@@ -99,12 +99,6 @@ public struct RaceResult: Sendable {
     /// FIG. 2 states, steps and transitions either node reported, and the pair situations reached.
     public var coverage: Set<String>
     public var budgetExhausted: Bool
-
-    static func adapterDivergence(_ f: AdapterFailure, node: NodeID, line: Script.Line?) -> Divergence {
-        Divergence(rule: f.rule.rawValue, citation: "specs/adapter.md", statement: f.rule.statement, step: line?.lineNumber ?? 0,
-                   time: line?.time ?? .zero, expected: "node \(node): " + f.rule.expectation,
-                   observed: "node \(node): " + f.detail + (f.stderrTail.isEmpty ? "" : "; stderr: " + String(f.stderrTail.suffix(400))))
-    }
 }
 
 public struct RaceTimelineEntry: Sendable, Hashable {
@@ -160,6 +154,8 @@ struct Race {
     struct Outcome {
         var verdict: Verdict
         var node: NodeID?
+        /// An adapter failure: the node's session is no longer usable.
+        var brokeConversation = false
     }
 
     mutating func drive(_ script: Script) -> Outcome {
@@ -192,7 +188,7 @@ struct Race {
                                                        + "line \(currentLine.lineNumber), \(now) (the nodes and the simulated world kept exchanging)"),
                                node: nil)
             }
-            return Outcome(verdict: .error(RaceResult.adapterDivergence(failure, node: node, line: currentLine)), node: node)
+            return Outcome(verdict: Self.attribute(.error(failure.divergence(at: currentLine)), to: node), node: node, brokeConversation: true)
         } catch {
             return Outcome(verdict: .error(CaseIO.scriptError(CaseError(line: currentLine.lineNumber, "\(error)"))), node: nil)
         }
@@ -354,14 +350,12 @@ struct Race {
 
     // MARK: Schedule lines
 
-    static let commands: [String: AdapterCommand] = FailoverNodeOracle.commands
-
     mutating func perform(_ line: Script.Line) throws -> Outcome? {
         let args = Arguments(Substring(line.argument))
         let words = args.words
         switch line.verb {
         case "command":
-            guard words.count == 2, let node = NodeID(name: words[0]), let c = Self.commands[words[1]] else {
+            guard words.count == 2, let node = NodeID(name: words[0]), let c = FailoverNodeOracle.commands[words[1]] else {
                 throw CaseError(line: line.lineNumber, "command lines are: command a|b boot|reboot|disable|enable|giveback|stop")
             }
             return try command(c, node: node, line: line)

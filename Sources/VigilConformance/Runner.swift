@@ -71,18 +71,13 @@ public final class ConformanceRunner {
             CaseResult(id: id, role: role, title: script[header: "title"] ?? id, rules: rules, verdict: v, transcript: transcript,
                        wall: clock.now - start, coverage: oracle.coverage, stimuli: stimuli, budget: budget)
         }
-        func adapterVerdict(_ f: AdapterFailure, line: Script.Line?) -> Verdict {
-            .error(Divergence(rule: f.rule.rawValue, citation: "specs/adapter.md", statement: f.rule.statement, step: line?.lineNumber ?? 0,
-                              time: line?.time ?? .zero, expected: f.rule.expectation,
-                              observed: f.detail + (f.stderrTail.isEmpty ? "" : "; stderr: " + String(f.stderrTail.suffix(400)))))
-        }
         let session: AdapterSession
         do {
             session = try openSession()
             try session.reset()
         } catch {
             closeSession()
-            return result(adapterVerdict(error, line: nil))
+            return result(.error(error.divergence(at: nil)))
         }
         var io = CaseIO(session: session, transcript: transcript)
         io.recording = recording
@@ -101,7 +96,7 @@ public final class ConformanceRunner {
                     + "bound the fault with count= or shorten @run)"))
             }
             closeSession()
-            return result(adapterVerdict(error, line: io.currentLine))
+            return result(.error(error.divergence(at: io.currentLine)))
         }
         transcript = io.transcript
         stimuli = io.stimuli
@@ -111,6 +106,15 @@ public final class ConformanceRunner {
     public func closeSession() {
         session?.close()
         session = nil
+    }
+}
+
+extension AdapterFailure {
+    /// The conversation broke down while the kit was answering `line`: an ADAPTER-* divergence.
+    func divergence(at line: Script.Line?) -> Divergence {
+        Divergence(rule: rule.rawValue, citation: "specs/adapter.md", statement: rule.statement, step: line?.lineNumber ?? 0,
+                   time: line?.time ?? .zero, expected: rule.expectation,
+                   observed: detail + (stderrTail.isEmpty ? "" : "; stderr: " + String(stderrTail.suffix(400))))
     }
 }
 

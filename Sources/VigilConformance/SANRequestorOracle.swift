@@ -173,7 +173,7 @@ public struct SANRequestorOracle: RoleOracle {
 
     public private(set) var coverage: Set<String> = []
     /// The path states coverage last saw (they change rarely; naming them at every step was most of the cost).
-    var lastPaths = SANRequestor().paths
+    var lastPaths: [SANRequestor.PathState] = []
 
     /// Checks a reaction: each packet against the model (then onto the fabric), each completion against the
     /// model's.

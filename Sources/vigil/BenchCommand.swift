@@ -143,13 +143,12 @@ struct BenchCommand: ParsableCommand {
                 print("race \(label): the takeover scenario did not end in a takeover: \(first.verdict)")
                 continue
             }
-            var virtual = 0.0
-            let run = measure(seconds: seconds, batch: 1) { _ in virtual += Double(runner.run(scenario, recording: false).virtualTime.nanoseconds) / 1e9 }
-            print("race \(label), takeover scenario (\(fixed(virtual / Double(run.count))) virtual s each): \(format(run.rate)) schedules/s, \(format(virtual / run.elapsed))x time compression (\(run.count) in \(fixed(run.elapsed)) s)")
             let explorer = RaceExplorer(seed: 1)
-            var randomVirtual = 0.0
-            let random = measure(seconds: seconds, batch: 1) { i in randomVirtual += Double(runner.run(explorer.randomSchedule(i), recording: false).virtualTime.nanoseconds) / 1e9 }
-            print("race \(label), random schedules (\(fixed(randomVirtual / Double(random.count))) virtual s each): \(format(random.rate)) schedules/s, \(format(randomVirtual / random.elapsed))x time compression (\(random.count) in \(fixed(random.elapsed)) s)")
+            for (kind, schedule) in [("takeover scenario", { (_: Int) in scenario }), ("random schedules", explorer.randomSchedule)] {
+                var virtual = 0.0
+                let run = measure(seconds: seconds, batch: 1) { i in virtual += Double(runner.run(schedule(i), recording: false).virtualTime.nanoseconds) / 1e9 }
+                print("race \(label), \(kind) (\(fixed(virtual / Double(run.count))) virtual s each): \(format(run.rate)) schedules/s, \(format(virtual / run.elapsed))x time compression (\(run.count) in \(fixed(run.elapsed)) s)")
+            }
         }
     }
 

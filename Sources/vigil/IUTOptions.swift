@@ -97,18 +97,27 @@ extension IUTOptions {
 
 /// Reads and parses a script file, and names its role (the @role header, unless `role` is given).
 func loadScript(_ path: String, role: String?) throws -> (Script, Role) {
+    let parsed = try readScript(path)
+    return (parsed, try scriptRole(parsed, path: path, role: role))
+}
+
+/// Reads and parses a script file.
+func readScript(_ path: String) throws -> Script {
     guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
         throw ValidationError("Cannot read the script '\(path)'.")
     }
-    let parsed: Script
     do {
-        parsed = try Script.parse(text)
+        return try Script.parse(text)
     } catch {
         throw ValidationError("\(path): \(error)")
     }
+}
+
+/// The role a script is for: `role` when given, else its @role header.
+func scriptRole(_ parsed: Script, path: String, role: String?) throws -> Role {
     guard let name = role ?? parsed[header: "role"] else { throw ValidationError("\(path) has no @role header; give --role.") }
     guard let r = Role(rawValue: name) else {
         throw ValidationError("Unknown role '\(name)'. Roles: \(Role.allCases.map(\.rawValue).joined(separator: ", ")).")
     }
-    return (parsed, r)
+    return r
 }

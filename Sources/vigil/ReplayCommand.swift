@@ -42,12 +42,13 @@ struct ReplayCommand: ParsableCommand {
     var iutBCommand: String?
 
     func run() throws {
-        if (self.role ?? Self.header(script, "role")) == RaceRunner.role {
-            try replayRace()
+        let parsed = try readScript(script)
+        if (self.role ?? parsed[header: "role"]) == RaceRunner.role {
+            try replayRace(parsed)
             return
         }
         guard iutB == nil, iutBCommand == nil else { throw ValidationError("--iut-b and --iut-b-cmd belong to race schedules (@role race).") }
-        let (parsed, role) = try loadScript(script, role: self.role)
+        let role = try scriptRole(parsed, path: script, role: self.role)
         try target.requireModel(for: role)
         let runner = ConformanceRunner(role: role, limits: target.limits, transport: target.transport(for: role), oracle: try oracle(for: role))
         defer { runner.closeSession() }
@@ -76,20 +77,7 @@ struct ReplayCommand: ParsableCommand {
         }
     }
 
-    /// A header of the script file, read without judging the rest (that is loadScript's job).
-    static func header(_ path: String, _ key: String) -> String? {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
-        return (try? Script.parse(text))?[header: key]
-    }
-
-    func replayRace() throws {
-        guard let text = try? String(contentsOfFile: script, encoding: .utf8) else { throw ValidationError("Cannot read the script '\(script)'.") }
-        let parsed: Script
-        do {
-            parsed = try Script.parse(text)
-        } catch {
-            throw ValidationError("\(script): \(error)")
-        }
+    func replayRace(_ parsed: Script) throws {
         let b = try RaceCommand.nodeB(target, iutB: iutB, iutBCommand: iutBCommand)
         for t in [target, b] { try t.requireModel(for: .failoverNode) }
         let runner = RaceRunner(limits: target.limits, a: target.transport(for: .failoverNode), b: b.transport(for: .failoverNode))
